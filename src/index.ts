@@ -1,0 +1,2 @@
+export { Metadata, openGguf } from './gguf/reader.js';
+export * from './gguf/types.js';

@@ -1,0 +1,59 @@
+// The narrow waist between the model and its kernels. Everything lives in one shared Heap; arguments are
+// byte offsets into it. Two implementations: `ref` (plain TypeScript, the truth) and `wasm` (SIMD, threads).
+import type { GgmlType } from '../gguf/types.js';
+import type { Heap } from './heap.js';
+
+/** A weight matrix stored as in GGUF: `rows` rows of `cols` elements, each row a run of quant blocks. */
+export interface WeightMatrix {
+  readonly type: GgmlType;
+  readonly rows: number;
+  readonly cols: number;
+  /** Byte offset of row 0 in the heap. */
+  readonly ptr: number;
+  /** Bytes of one row. */
+  readonly rowBytes: number;
+}
+
+/** One KV head's kept tokens: keys and values f32 `[length][headDim]`, positions i32 `[length]`, increasing. */
+export interface KvHeadView {
+  keys: number;
+  values: number;
+  positions: number;
+  length: number;
+}
+
+/**
+ * Causal attention for one layer. Queries are f32 `[nTokens][nHeads * headDim]`; query head h reads KV head
+ * `floor(h / (nHeads / nKvHeads))` (GQA). Query token t at position `queryPositions[t]` sees exactly the kept
+ * keys whose position is <= its own. Output has the queries' layout.
+ */
+export interface AttentionArgs {
+  out: number;
+  queries: number;
+  nTokens: number;
+  nHeads: number;
+  headDim: number;
+  /** i32 `[nTokens]`. */
+  queryPositions: number;
+  /** `[nKvHeads]`. */
+  kv: readonly KvHeadView[];
+  scale: number;
+  /**
+   * If set, f32 `[nHeads][nTokens][maxKeys]` receives the softmax probabilities (row h,t covers the first
+   * kv[h/group].length entries; the rest of the row is left untouched). Only computed when a press asks.
+   */
+  probs?: number;
+  maxKeys?: number;
+}
+
+export interface Backend {
+  readonly name: string;
+  readonly heap: Heap;
+  /** True if `matmul` accepts weights of this type as stored; the loader converts other types. */
+  supports(type: GgmlType): boolean;
+  /** out f32 `[nTokens][w.rows]` = x f32 `[nTokens][w.cols]` · wᵀ. */
+  matmul(out: number, w: WeightMatrix, x: number, nTokens: number): void;
+  attention(args: AttentionArgs): void;
+  /** Stops worker threads, if any. */
+  close(): Promise<void>;
+}
