@@ -1,0 +1,1 @@
+export { type DecodeOptions, type EncodeOptions, type StreamDecoder, Tokenizer } from './tokenizer.js';
