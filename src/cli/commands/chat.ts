@@ -1,0 +1,80 @@
+import { createInterface } from 'node:readline/promises';
+import { parseArgs } from 'node:util';
+import { renderChat } from '../../chat/template.js';
+import type { Model } from '../../model/model.js';
+import { loadFromArgs } from '../load.js';
+import { MODEL_HELP, SAMPLING_HELP, generateOptionsFrom, modelOptions, samplingOptions } from '../options.js';
+import { formatBytes } from '../progress.js';
+
+export const CHAT_HELP = `kvsieve chat [options]
+
+Interactive chat with the model's chat template. The whole conversation stays in one KV cache: each turn
+feeds only the new tokens. Commands: /reset, /stats, /exit.
+
+${MODEL_HELP}
+      --system TEXT       system message
+${SAMPLING_HELP}`;
+
+function render(model: Model, messages: { role: string; content: string }[], addGenerationPrompt: boolean): string {
+  const t = model.tokenizer;
+  return renderChat(model.chatTemplate, messages, {
+    addGenerationPrompt,
+    bosToken: t.bos !== undefined ? t.tokenToPiece(t.bos) : '',
+    eosToken: t.eos !== undefined ? t.tokenToPiece(t.eos) : '',
+  });
+}
+
+export async function chatCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { ...modelOptions, ...samplingOptions, system: { type: 'string' } } });
+  const gen = generateOptionsFrom(values);
+  const model = await loadFromArgs(values);
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY === true });
+  const initial = values.system ? [{ role: 'system', content: values.system }] : [];
+  let messages = [...initial];
+  let ctx = model.createContext();
+  /** The rendered text the cache already holds. */
+  let fed = '';
+  try {
+    for (;;) {
+      let line: string;
+      try {
+        line = (await rl.question('> ')).trim();
+      } catch {
+        break; // stdin closed
+      }
+      if (line === '/exit' || line === '/quit') break;
+      if (line === '/reset') {
+        ctx.dispose();
+        ctx = model.createContext();
+        messages = [...initial];
+        fed = '';
+        continue;
+      }
+      if (line === '/stats') {
+        process.stdout.write(`${ctx.tokens.length} tokens seen, KV cache ${formatBytes(ctx.cache.bytes)}\n`);
+        continue;
+      }
+      if (!line) continue;
+      messages.push({ role: 'user', content: line });
+      const full = render(model, messages, true);
+      // Feed only what the cache does not hold yet; if the template re-rendered earlier turns differently,
+      // start over from a fresh cache.
+      if (!full.startsWith(fed)) {
+        ctx.dispose();
+        ctx = model.createContext();
+        fed = '';
+      }
+      let reply = '';
+      for await (const t of ctx.generate(full.slice(fed.length), { ...gen, addSpecial: false })) {
+        reply += t.text;
+        process.stdout.write(t.text);
+      }
+      process.stdout.write('\n');
+      messages.push({ role: 'assistant', content: reply.trim() });
+      fed = full + reply;
+    }
+  } finally {
+    rl.close();
+    await model.close();
+  }
+}

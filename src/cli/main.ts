@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// kvsieve's command line: one subcommand per job, each with its own --help.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../paths.js';
+import { CHAT_HELP, chatCommand } from './commands/chat.js';
+import { CONVERT_HELP, convertCommand } from './commands/convert.js';
+import { DEMO_HELP, demoCommand } from './commands/demo.js';
+import { GENERATE_HELP, generateCommand } from './commands/generate.js';
+import { INSPECT_HELP, inspectCommand } from './commands/inspect.js';
+import { UsageError, reportAndExit } from './errors.js';
+
+const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<void> }> = {
+  demo: { help: DEMO_HELP, run: demoCommand },
+  generate: { help: GENERATE_HELP, run: generateCommand },
+  chat: { help: CHAT_HELP, run: chatCommand },
+  inspect: { help: INSPECT_HELP, run: inspectCommand },
+  convert: { help: CONVERT_HELP, run: convertCommand },
+};
+
+const USAGE = `kvsieve — long-context LLM inference with KV-cache compression
+
+usage: kvsieve <command> [options]
+
+commands:
+  demo       passkey retrieval on the embedded model, full cache vs compressed
+  generate   generate text from a prompt
+  chat       interactive chat
+  inspect    show a GGUF file's metadata, tensors and memory needs
+  convert    convert a llama2.c checkpoint to GGUF
+
+Run "kvsieve <command> --help" for a command's options.`;
+
+async function main(argv: string[]): Promise<void> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (cmd === '--version' || cmd === '-v') {
+    const pkg = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string };
+    process.stdout.write(`${pkg.version}\n`);
+    return;
+  }
+  const command = COMMANDS[cmd];
+  if (!command) throw new UsageError(`unknown command "${cmd}" (try kvsieve --help)`);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`${command.help}\n`);
+    return;
+  }
+  await command.run(rest);
+}
+
+main(process.argv.slice(2)).catch(reportAndExit);

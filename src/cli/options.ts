@@ -1,0 +1,81 @@
+// Options shared by the commands that load a model, with validation that names the bad option.
+import type { ParseArgsConfig } from 'node:util';
+import type { GenerateOptions } from '../generate/context.js';
+import type { LoadOptions } from '../model/model.js';
+import { UsageError } from './errors.js';
+
+export const modelOptions = {
+  model: { type: 'string', short: 'm' },
+  backend: { type: 'string' },
+  threads: { type: 'string', short: 't' },
+  'batch-size': { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
+export const samplingOptions = {
+  temperature: { type: 'string' },
+  'top-k': { type: 'string' },
+  'top-p': { type: 'string' },
+  'min-p': { type: 'string' },
+  'repeat-penalty': { type: 'string' },
+  seed: { type: 'string' },
+  'max-tokens': { type: 'string', short: 'n' },
+  stop: { type: 'string', multiple: true },
+} as const satisfies ParseArgsConfig['options'];
+
+export const MODEL_HELP = `  -m, --model FILE        GGUF model (default: the embedded kvsieve-demo model)
+      --backend wasm|ref  kernels: WebAssembly SIMD (default) or the TypeScript reference
+  -t, --threads N         worker threads (default: all cores)
+      --batch-size N      prefill chunk size in tokens (default 256)`;
+
+export const SAMPLING_HELP = `      --temperature T     0 = greedy (default 0)
+      --top-k K           --top-p P    --min-p P    --repeat-penalty R
+      --seed N            random seed for sampling
+  -n, --max-tokens N      most tokens to generate (default 256)
+      --stop TEXT         stop before TEXT (repeatable)`;
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+export function num(values: Values, name: string, opts: { int?: boolean; min?: number; max?: number } = {}): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const v = Number(raw);
+  const bad =
+    typeof raw !== 'string' ||
+    raw.trim() === '' ||
+    !Number.isFinite(v) ||
+    (opts.int && !Number.isInteger(v)) ||
+    (opts.min !== undefined && v < opts.min) ||
+    (opts.max !== undefined && v > opts.max);
+  if (bad) {
+    const range = [opts.min !== undefined ? `>= ${opts.min}` : '', opts.max !== undefined ? `<= ${opts.max}` : '']
+      .filter(Boolean)
+      .join(' and ');
+    throw new UsageError(`--${name} must be ${opts.int ? 'a whole number' : 'a number'}${range ? ` ${range}` : ''}, got "${raw}"`);
+  }
+  return v;
+}
+
+export function loadOptionsFrom(values: Values): LoadOptions {
+  const backend = values.backend;
+  if (backend !== undefined && backend !== 'wasm' && backend !== 'ref') {
+    throw new UsageError(`--backend must be "wasm" or "ref", got "${backend}"`);
+  }
+  return {
+    backend,
+    threads: num(values, 'threads', { int: true, min: 1, max: 256 }),
+    batchSize: num(values, 'batch-size', { int: true, min: 1, max: 8192 }),
+  };
+}
+
+export function generateOptionsFrom(values: Values): GenerateOptions {
+  return {
+    temperature: num(values, 'temperature', { min: 0 }),
+    topK: num(values, 'top-k', { int: true, min: 0 }),
+    topP: num(values, 'top-p', { min: 0, max: 1 }),
+    minP: num(values, 'min-p', { min: 0, max: 1 }),
+    repeatPenalty: num(values, 'repeat-penalty', { min: 0 }),
+    seed: num(values, 'seed', { int: true, min: 0 }),
+    maxTokens: num(values, 'max-tokens', { int: true, min: 0 }) ?? 256,
+    stop: values.stop as string[] | undefined,
+  };
+}
