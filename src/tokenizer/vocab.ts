@@ -231,7 +231,7 @@ export function loadVocab(md: Metadata): Vocab {
   if (addEos && special.eos === undefined)
     throw new Error(`${KEY}add_eos_token is true, but ${KEY}eos_token_id is not set`);
 
-  const eog = detectSpecials(texts, attrs, special);
+  const eog = detectSpecials(texts, ids, attrs, special);
   applyNameQuirks(md, texts, ids, attrs);
 
   const specialTokens: number[] = [];
@@ -281,16 +281,22 @@ function loadMerges(md: Metadata, ids: ReadonlyMap<string, number>): Map<string,
 
 /**
  * Fills unset EOT/EOM/FIM slots from well-known token texts and builds the EOG set. llama.cpp walks an
- * unordered_map here, so when several texts qualify for one slot its pick is unspecified; we take the lowest id.
+ * unordered_map here, so when several texts qualify for one slot its pick is unspecified; we take the first
+ * text in list order (so Phi-3 gets <|end|> rather than <|endoftext|>, Qwen <|im_end|>).
  */
-function detectSpecials(texts: readonly string[], attrs: Uint16Array, special: SpecialIds): Set<number> {
+function detectSpecials(
+  texts: readonly string[],
+  ids: ReadonlyMap<string, number>,
+  attrs: Uint16Array,
+  special: SpecialIds,
+): Set<number> {
   const forceControl = (id: number) => {
     attrs[id] |= Attr.CONTROL;
   };
   for (const [slot, names] of AUTO_DETECT) {
     if (special[slot] !== undefined) continue;
-    const id = texts.findIndex((t) => names.includes(t));
-    if (id >= 0) {
+    const id = names.map((t) => ids.get(t)).find((i) => i !== undefined);
+    if (id !== undefined) {
       special[slot] = id;
       forceControl(id);
     }
