@@ -117,9 +117,11 @@ export function dequantQ6_K(src: Uint8Array, dst: Float32Array, nb: number): voi
 
 const L = new Uint8Array(QK_K);
 const aux = new Uint8Array(32);
-const weights = new Float64Array(32);
-const scales = new Float64Array(16);
-const mins = new Float64Array(8);
+// f32 scratch, so that stores round like the C code's float locals.
+const weights = new Float32Array(32);
+const scales = new Float32Array(16);
+const mins = new Float32Array(8);
+const fr = Math.fround;
 const fit: AffineFit = { scale: 0, min: 0 };
 
 /**
@@ -136,32 +138,32 @@ function quantAffineSuperBlock(x: Float32Array, xo: number, out: Uint8Array, o: 
   for (let j = 0; j < 8; j++) {
     const so = xo + 32 * j;
     let sumX2 = 0;
-    for (let l = 0; l < 32; l++) sumX2 += x[so + l] * x[so + l];
-    const avX = Math.sqrt(sumX2 / 32);
+    for (let l = 0; l < 32; l++) sumX2 = fr(sumX2 + fr(x[so + l] * x[so + l]));
+    const avX = fr(Math.sqrt(fr(sumX2 / 32)));
     for (let l = 0; l < 32; l++) weights[l] = avX + Math.abs(x[so + l]);
-    makeQkx2Quants(32, nmax, x, so, weights, L, 32 * j, aux, rmin, 0.1, nstep, fit);
+    makeQkx2Quants(32, nmax, x, so, weights, L, 32 * j, aux, rmin, fr(0.1), nstep, fit);
     scales[j] = fit.scale;
     mins[j] = fit.min;
     if (fit.scale > maxScale) maxScale = fit.scale;
     if (fit.min > maxMin) maxMin = fit.min;
   }
-  const invScale = maxScale > 0 ? 63 / maxScale : 0;
-  const invMin = maxMin > 0 ? 63 / maxMin : 0;
+  const invScale = maxScale > 0 ? fr(63 / maxScale) : 0;
+  const invMin = maxMin > 0 ? fr(63 / maxMin) : 0;
   for (let j = 0; j < 8; j++) {
     // ggml stores nearest_int into a uint8_t before MIN(63); clamping at 0 too keeps a (never seen)
     // negative fitted scale from wrapping around.
-    scBuf[j] = Math.max(0, Math.min(63, nearestInt(invScale * scales[j])));
-    mBuf[j] = Math.max(0, Math.min(63, nearestInt(invMin * mins[j])));
+    scBuf[j] = Math.max(0, Math.min(63, nearestInt(fr(invScale * scales[j]))));
+    mBuf[j] = Math.max(0, Math.min(63, nearestInt(fr(invMin * mins[j]))));
   }
   packScaleMin(out, o + 4, scBuf, mBuf);
-  const d = putF16(out, o, maxScale / 63);
-  const dmin = putF16(out, o + 2, maxMin / 63);
+  const d = putF16(out, o, fr(maxScale / 63));
+  const dmin = putF16(out, o + 2, fr(maxMin / 63));
   for (let j = 0; j < 8; j++) {
-    const dj = d * scBuf[j];
+    const dj = fr(d * scBuf[j]);
     if (!dj) continue; // keep make_qkx2_quants' levels, as ggml does
-    const mj = dmin * mBuf[j];
+    const mj = fr(dmin * mBuf[j]);
     for (let l = 0; l < 32; l++) {
-      L[32 * j + l] = Math.max(0, Math.min(nmax, nearestInt((x[xo + 32 * j + l] + mj) / dj)));
+      L[32 * j + l] = Math.max(0, Math.min(nmax, nearestInt(fr(fr(x[xo + 32 * j + l] + mj) / dj))));
     }
   }
 }
@@ -212,15 +214,15 @@ export function quantQ6_K(x: Float32Array, out: Uint8Array, nb: number): void {
     }
     out.fill(0, o, o + 210);
     if (maxAbsScale < GROUP_MAX_EPS) continue;
-    const iscale = -128 / maxScale;
-    const d = putF16(out, o + 208, 1 / iscale);
+    const iscale = fr(-128 / maxScale);
+    const d = putF16(out, o + 208, fr(1 / iscale));
     for (let ib = 0; ib < 16; ib++) {
-      const sc = Math.max(-128, Math.min(127, nearestInt(iscale * scales[ib])));
+      const sc = Math.max(-128, Math.min(127, nearestInt(fr(iscale * scales[ib]))));
       out[o + 192 + ib] = sc & 0xff;
-      const dj = d * sc;
+      const dj = fr(d * sc);
       if (!dj) continue;
       for (let l = 0; l < 16; l++) {
-        L[16 * ib + l] = Math.max(-32, Math.min(31, nearestInt(x[xo + 16 * ib + l] / dj))) + 32;
+        L[16 * ib + l] = Math.max(-32, Math.min(31, nearestInt(fr(x[xo + 16 * ib + l] / dj)))) + 32;
       }
     }
     for (let half = 0; half < 2; half++) {

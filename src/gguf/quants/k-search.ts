@@ -1,7 +1,9 @@
 // Scale searches used by the K-quant reference quantizers, following ggml-quants.c's make_qkx2_quants
 // (asymmetric: x ≈ scale·L - min, L in [0, nmax]) and make_qx_quants (symmetric: x ≈ scale·(L - nmax)).
-// They run in f64 rather than f32, so the chosen scales can differ from llama.cpp's in the last bits
-// (and occasionally pick a neighbouring candidate), but they search the same candidates by the same criteria.
+// Every arithmetic step is rounded to f32 (Math.fround) in the C evaluation order, so the results match
+// llama.cpp's scalar reference build bit for bit (a build that contracts a·b + c into FMA may differ).
+
+const fr = Math.fround;
 
 /** ggml's GROUP_MAX_EPS: groups with a smaller absolute max are treated as all zero. */
 export const GROUP_MAX_EPS = 1e-15;
@@ -18,17 +20,36 @@ export interface AffineFit {
   min: number;
 }
 
+/** Weighted squared error of scale·L[lo+i] + min against x[o+i], summed in f32. */
+function affineError(
+  n: number,
+  x: Float32Array,
+  o: number,
+  weights: Float32Array,
+  L: Uint8Array,
+  lo: number,
+  scale: number,
+  min: number,
+): number {
+  let err = 0;
+  for (let i = 0; i < n; i++) {
+    const diff = fr(fr(fr(scale * L[lo + i]) + min) - x[o + i]);
+    err = fr(err + fr(weights[i] * fr(diff * diff)));
+  }
+  return err;
+}
+
 /**
- * make_qkx2_quants over x[o..o+n): fills L[lo..lo+n) with levels in [0, nmax] minimizing the weighted squared
- * error of scale·L - min, trying nstep+1 candidate inverse scales (rmin + rdelta·is + nmax)/(max - min) and
- * solving least squares for (scale, min) at each.
+ * make_qkx2_quants over x[o..o+n) (use_mad false): fills L[lo..lo+n) with levels in [0, nmax] minimizing the
+ * weighted squared error of scale·L - min, trying nstep+1 candidate inverse scales
+ * (rmin + rdelta·is + nmax)/(max - min) and solving weighted least squares for (scale, min) at each.
  */
 export function makeQkx2Quants(
   n: number,
   nmax: number,
   x: Float32Array,
   o: number,
-  weights: Float64Array,
+  weights: Float32Array,
   L: Uint8Array,
   lo: number,
   aux: Uint8Array,
@@ -40,13 +61,13 @@ export function makeQkx2Quants(
   let min = x[o];
   let max = x[o];
   let sumW = weights[0];
-  let sumX = sumW * x[o];
+  let sumX = fr(sumW * x[o]);
   for (let i = 1; i < n; i++) {
     const v = x[o + i];
     if (v < min) min = v;
     if (v > max) max = v;
-    sumW += weights[i];
-    sumX += weights[i] * v;
+    sumW = fr(sumW + weights[i]);
+    sumX = fr(sumX + fr(weights[i] * v));
   }
   if (min > 0) min = 0;
   if (max === min) {
@@ -55,41 +76,35 @@ export function makeQkx2Quants(
     fit.min = -min;
     return;
   }
-  let iscale = nmax / (max - min);
-  let scale = 1 / iscale;
-  let bestError = 0;
+  let iscale = fr(nmax / fr(max - min));
+  let scale = fr(1 / iscale);
   for (let i = 0; i < n; i++) {
-    const l = Math.max(0, Math.min(nmax, nearestInt(iscale * (x[o + i] - min))));
-    L[lo + i] = l;
-    const diff = scale * l + min - x[o + i];
-    bestError += weights[i] * diff * diff;
+    L[lo + i] = Math.max(0, Math.min(nmax, nearestInt(fr(iscale * fr(x[o + i] - min)))));
   }
+  let bestError = affineError(n, x, o, weights, L, lo, scale, min);
   for (let is = 0; is <= nstep; is++) {
-    iscale = (rmin + rdelta * is + nmax) / (max - min);
+    // min moves to the best fit found so far, so the candidates are relative to the current range (as in ggml).
+    iscale = fr(fr(fr(rmin + fr(rdelta * is)) + nmax) / fr(max - min));
     let sumL = 0;
     let sumL2 = 0;
     let sumXL = 0;
     for (let i = 0; i < n; i++) {
-      const l = Math.max(0, Math.min(nmax, nearestInt(iscale * (x[o + i] - min))));
+      const l = Math.max(0, Math.min(nmax, nearestInt(fr(iscale * fr(x[o + i] - min)))));
       aux[i] = l;
-      const w = weights[i];
-      sumL += w * l;
-      sumL2 += w * l * l;
-      sumXL += w * l * x[o + i];
+      const wl = fr(weights[i] * l);
+      sumL = fr(sumL + wl);
+      sumL2 = fr(sumL2 + fr(wl * l));
+      sumXL = fr(sumXL + fr(wl * x[o + i]));
     }
-    const D = sumW * sumL2 - sumL * sumL;
+    const D = fr(fr(sumW * sumL2) - fr(sumL * sumL));
     if (D > 0) {
-      let thisScale = (sumW * sumXL - sumX * sumL) / D;
-      let thisMin = (sumL2 * sumX - sumL * sumXL) / D;
+      let thisScale = fr(fr(fr(sumW * sumXL) - fr(sumX * sumL)) / D);
+      let thisMin = fr(fr(fr(sumL2 * sumX) - fr(sumL * sumXL)) / D);
       if (thisMin > 0) {
         thisMin = 0;
-        thisScale = sumXL / sumL2;
+        thisScale = fr(sumXL / sumL2);
       }
-      let err = 0;
-      for (let i = 0; i < n; i++) {
-        const diff = thisScale * aux[i] + thisMin - x[o + i];
-        err += weights[i] * diff * diff;
-      }
+      const err = affineError(n, x, o, weights, aux, 0, thisScale, thisMin);
       if (err < bestError) {
         for (let i = 0; i < n; i++) L[lo + i] = aux[i];
         bestError = err;
@@ -127,36 +142,37 @@ export function makeQxQuants(
     L.fill(0, lo, lo + n);
     return 0;
   }
-  const levelAt = (iscale: number, v: number) => Math.max(-nmax, Math.min(nmax - 1, nearestInt(iscale * v)));
-  let iscale = -nmax / max;
+  const levelAt = (iscale: number, v: number) =>
+    Math.max(-nmax, Math.min(nmax - 1, nearestInt(fr(iscale * v))));
+  let iscale = fr(-nmax / max);
   let sumlx = 0;
   let suml2 = 0;
   for (let i = 0; i < n; i++) {
     const v = x[o + i];
     const l = levelAt(iscale, v);
     L[lo + i] = l + nmax;
-    const w = v * v;
-    sumlx += w * v * l;
-    suml2 += w * l * l;
+    const w = fr(v * v);
+    sumlx = fr(sumlx + fr(fr(w * v) * l));
+    suml2 = fr(suml2 + fr(fr(w * l) * l));
   }
-  let scale = suml2 ? sumlx / suml2 : 0;
-  let best = scale * sumlx;
+  let scale = suml2 ? fr(sumlx / suml2) : 0;
+  let best = fr(scale * sumlx);
   for (let is = -9; is <= 9; is++) {
     if (is === 0) continue;
-    iscale = -(nmax + 0.1 * is) / max;
+    iscale = fr(-fr(nmax + fr(fr(0.1) * is)) / max);
     sumlx = 0;
     suml2 = 0;
     for (let i = 0; i < n; i++) {
       const v = x[o + i];
       const l = levelAt(iscale, v);
-      const w = v * v;
-      sumlx += w * v * l;
-      suml2 += w * l * l;
+      const w = fr(v * v);
+      sumlx = fr(sumlx + fr(fr(w * v) * l));
+      suml2 = fr(suml2 + fr(fr(w * l) * l));
     }
-    if (suml2 > 0 && sumlx * sumlx > best * suml2) {
+    if (suml2 > 0 && fr(sumlx * sumlx) > fr(best * suml2)) {
       for (let i = 0; i < n; i++) L[lo + i] = levelAt(iscale, x[o + i]) + nmax;
-      scale = sumlx / suml2;
-      best = scale * sumlx;
+      scale = fr(sumlx / suml2);
+      best = fr(scale * sumlx);
     }
   }
   return scale;
