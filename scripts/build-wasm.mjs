@@ -1,2 +1,44 @@
 #!/usr/bin/env node
-// Placeholder until the AssemblyScript kernels land.
+// Compiles assembly/ (AssemblyScript) into build/kernels.wasm (SIMD128 + threads) and
+// build/kernels-relaxed.wasm (plus relaxed SIMD). The module imports the shared heap memory and places
+// its few constants at the bottom of the RESERVED region (src/kernels/heap.ts); it has no runtime heap.
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import asc from 'assemblyscript/asc';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, 'build');
+mkdirSync(out, { recursive: true });
+
+const common = [
+  join(root, 'assembly/index.ts'),
+  '-O3',
+  '--noAssert',
+  '--runtime',
+  'stub',
+  '--importMemory',
+  '--noExportMemory',
+  '--sharedMemory',
+  '--initialMemory',
+  '17',
+  '--maximumMemory',
+  '65536',
+  '--memoryBase',
+  '1024',
+  '--enable',
+  'simd,threads',
+];
+
+for (const [file, extra] of [
+  ['kernels.wasm', []],
+  ['kernels-relaxed.wasm', ['--enable', 'relaxed-simd']],
+]) {
+  const { error, stderr } = await asc.main([...common, ...extra, '-o', join(out, file)]);
+  if (error) {
+    process.stderr.write(stderr.toString());
+    console.error(`build-wasm: ${file}: ${error.message}`);
+    process.exit(1);
+  }
+  console.log(`build-wasm: wrote build/${file}`);
+}

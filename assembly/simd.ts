@@ -1,0 +1,76 @@
+// Small SIMD helpers shared by the kernels. The relaxed build (ASC_FEATURE_RELAXED_SIMD) uses the
+// i8×i7 dot product and fused multiply-add; the portable build spells the same math with SIMD128 only.
+
+/** a·b + c per lane (f32x4); fused where relaxed SIMD is available. */
+// @ts-ignore: decorator
+@inline export function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+/**
+ * Dot product of 32 signed activation bytes (x0, x1; -127..127) with 32 weight bytes in 0..63 (w0, w1), as
+ * four i32 partial sums. The relaxed build uses the i8×i7 → i16 pair dot (exact: 2·127·63·2 < 2^15, so the
+ * two halves add in i16) and widens once. It avoids i32x4.relaxed_dot_i8x16_i7x16_add_s, which V8 11.3
+ * (Node 20) computes as twice the dot product.
+ */
+// @ts-ignore: decorator
+@inline export function dot32u(x0: v128, w0: v128, x1: v128, w1: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    const pairs = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x0, w0), i16x8.relaxed_dot_i8x16_i7x16_s(x1, w1));
+    return i32x4.extadd_pairwise_i16x8_s(pairs);
+  }
+  return i32x4.add(dot16(x0, w0), dot16(x1, w1));
+}
+
+/** Dot product of 16 signed bytes with 16 weight bytes in 0..127, as four i32 partial sums. */
+// @ts-ignore: decorator
+@inline export function dot16u(x: v128, w: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(x, w));
+  return dot16(x, w);
+}
+
+/** Exact signed×signed dot product of 16 bytes through i16 lanes (portable). */
+// @ts-ignore: decorator
+@inline export function dot16(x: v128, w: v128): v128 {
+  const lo = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), i16x8.extend_low_i8x16_s(w));
+  return i32x4.add(lo, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), i16x8.extend_high_i8x16_s(w)));
+}
+
+/**
+ * Signed×signed dot product of 16 bytes where the weights lie in -127..127. The relaxed build moves the
+ * weight's sign onto the activation so that the 7-bit operand is |w|.
+ */
+// @ts-ignore: decorator
+@inline export function dot16s(x: v128, w: v128, wabs: v128, wneg: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    const xs = i8x16.sub(v128.xor(x, wneg), wneg);
+    return i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(xs, wabs));
+  }
+  return dot16(x, w);
+}
+
+/** Sum of the four f32 lanes. */
+// @ts-ignore: decorator
+@inline export function hsum(v: v128): f32 {
+  const s = f32x4.add(v, i32x4.shuffle(v, v, 2, 3, 0, 1));
+  return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1);
+}
+
+/** IEEE half to single, exact for normals, subnormals, infinities and NaNs. */
+// @ts-ignore: decorator
+@inline export function f16(h: u32): f32 {
+  const em = h & 0x7fff;
+  let bits = reinterpret<u32>(reinterpret<f32>(em << 13) * reinterpret<f32>(0x77800000));
+  if (em >= 0x7c00) bits = 0x7f800000 | ((em & 0x3ff) << 13);
+  return reinterpret<f32>(bits | ((h & 0x8000) << 16));
+}
+
+/** Four halves (the low 8 bytes of `h` as u16 lanes, already widened to u32) to four singles. */
+// @ts-ignore: decorator
+@inline export function f16x4(h: v128): v128 {
+  const em = v128.and(h, i32x4.splat(0x7fff));
+  const mag = f32x4.mul(i32x4.shl(em, 13), f32x4.splat(reinterpret<f32>(0x77800000)));
+  const sign = i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16);
+  return v128.or(mag, sign);
+}

@@ -1,0 +1,96 @@
+// The operations a pool thread can run, shared by the main thread and the workers: each op's arguments sit
+// in the control block (control.ts) and its work is cut into chunks that any thread may claim.
+import { A, type Control, OP, Op } from './control.js';
+
+/** The kernel module's exports (assembly/index.ts); pointers are byte offsets into the shared heap. */
+export interface KernelExports {
+  matmulRows(
+    type: number,
+    w: number,
+    rowBytes: number,
+    rows: number,
+    cols: number,
+    x: number,
+    nTokens: number,
+    out: number,
+    r0: number,
+    r1: number,
+    scratch: number,
+  ): void;
+  quantizeRows(x: number, cols: number, act: number, t0: number, t1: number): void;
+  attention(
+    out: number,
+    q: number,
+    nTokens: number,
+    nHeads: number,
+    headDim: number,
+    qpos: number,
+    kv: number,
+    nKv: number,
+    scale: number,
+    probs: number,
+    maxKeys: number,
+    scores: number,
+    i0: number,
+    i1: number,
+  ): void;
+  actStride(cols: number): number;
+  decodedStride(type: number, cols: number): number;
+  family(type: number): number;
+}
+
+/** Instantiates the kernel module against the shared memory (no other imports are used). */
+export function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
+  const abort = (): never => {
+    throw new Error('kernel module aborted');
+  };
+  const instance = new WebAssembly.Instance(module, { env: { memory, abort } });
+  return instance.exports as unknown as KernelExports;
+}
+
+/** Runs chunk `c` of the current op on thread `tid` (0 = main). */
+export function runChunk(k: KernelExports, ctl: Control, tid: number, c: number): void {
+  const u = ctl.u32;
+  switch (ctl.i32[OP]) {
+    case Op.Matmul: {
+      const rows = u[A + 3];
+      const per = u[A + 8];
+      const r0 = c * per;
+      const r1 = Math.min(rows, r0 + per);
+      const scratch = u[A + 9] + tid * u[A + 10];
+      k.matmulRows(u[A], u[A + 1], u[A + 2], rows, u[A + 4], u[A + 5], u[A + 6], u[A + 7], r0, r1, scratch);
+      return;
+    }
+    case Op.Quantize: {
+      const per = u[A + 4];
+      const t0 = c * per;
+      k.quantizeRows(u[A], u[A + 1], u[A + 2], t0, Math.min(u[A + 3], t0 + per));
+      return;
+    }
+    case Op.Attention: {
+      const per = u[A + 13];
+      const i0 = c * per;
+      const i1 = Math.min(u[A + 14], i0 + per);
+      const scores = u[A + 11] + tid * u[A + 12];
+      k.attention(
+        u[A],
+        u[A + 1],
+        u[A + 2],
+        u[A + 3],
+        u[A + 4],
+        u[A + 5],
+        u[A + 6],
+        u[A + 7],
+        ctl.f32[A + 8],
+        u[A + 9],
+        u[A + 10],
+        scores,
+        i0,
+        i1,
+      );
+      return;
+    }
+    default:
+      throw new Error(`kernel pool: unknown op ${ctl.i32[OP]}`);
+  }
+}

@@ -1,0 +1,117 @@
+// Main-thread side of the kernel thread pool. `run` publishes the op already written into the control
+// block, works on chunks itself, and blocks until every chunk is done: kernels stay synchronous for the
+// caller. Waiting is a short spin (cheap when the other cores are free) followed by Atomics.wait (so a
+// busy machine is not made busier).
+import { Worker } from 'node:worker_threads';
+import {
+  type Control,
+  claim,
+  controlOf,
+  DONE,
+  INDEX_MASK,
+  MAIN_WAITING,
+  NCHUNKS,
+  NEXT,
+  SEQ,
+  SLEEPERS,
+  STOP,
+  TAG_MASK,
+  TAG_SHIFT,
+} from './control.js';
+import { type KernelExports, runChunk } from './ops.js';
+import type { WorkerInit } from './worker.js';
+
+/** Spin iterations before a thread parks; roughly 50–100 µs of polling. */
+const SPIN = 20000;
+
+function spawn(init: WorkerInit): Worker {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) {
+    // Workers do not inherit tsx's loader when running from sources; register it inside the worker.
+    const url = new URL('./worker.ts', here).href;
+    const code = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url)}); })`;
+    return new Worker(code, { eval: true, workerData: init });
+  }
+  return new Worker(new URL('./worker.js', here), { workerData: init });
+}
+
+export class Pool {
+  readonly ctl: Control = controlOf();
+  private readonly workers: Worker[] = [];
+
+  private constructor(private readonly k: KernelExports) {}
+
+  /** A pool of `threads` threads in all, the calling thread included. */
+  static async create(
+    k: KernelExports,
+    module: WebAssembly.Module,
+    memory: WebAssembly.Memory,
+    threads: number,
+  ): Promise<Pool> {
+    const pool = new Pool(k);
+    const started: Promise<void>[] = [];
+    for (let tid = 1; tid < threads; tid++) {
+      const w = spawn({ module, memory, control: pool.ctl.sab, tid, spin: SPIN });
+      pool.workers.push(w);
+      started.push(
+        new Promise<void>((resolve, reject) => {
+          w.once('message', () => resolve());
+          w.once('error', reject);
+          w.once('exit', (code) => reject(new Error(`kernel worker exited early (code ${code})`)));
+        }),
+      );
+    }
+    try {
+      await Promise.all(started);
+    } catch (e) {
+      await pool.close();
+      throw e;
+    }
+    for (const w of pool.workers) {
+      w.removeAllListeners('exit');
+      w.unref();
+    }
+    return pool;
+  }
+
+  get threads(): number {
+    return this.workers.length + 1;
+  }
+
+  /** Runs `nChunks` chunks of the op in the control block; returns when all are done. */
+  run(nChunks: number): void {
+    if (nChunks > INDEX_MASK) throw new RangeError(`too many chunks (${nChunks})`);
+    const c = this.ctl.i32;
+    if (this.workers.length === 0 || nChunks === 1) {
+      for (let i = 0; i < nChunks; i++) runChunk(this.k, this.ctl, 0, i);
+      return;
+    }
+    const seq = (c[SEQ] + 1) | 0;
+    const tag = seq & TAG_MASK;
+    c[NCHUNKS] = nChunks;
+    Atomics.store(c, DONE, 0);
+    Atomics.store(c, NEXT, tag << TAG_SHIFT);
+    Atomics.store(c, SEQ, seq);
+    if (Atomics.load(c, SLEEPERS) > 0) Atomics.notify(c, SEQ);
+    for (let i = claim(c, tag); i >= 0; i = claim(c, tag)) {
+      runChunk(this.k, this.ctl, 0, i);
+      Atomics.add(c, DONE, 1);
+    }
+    let spins = 0;
+    for (let done = Atomics.load(c, DONE); done < nChunks; done = Atomics.load(c, DONE)) {
+      if (++spins < SPIN) continue;
+      Atomics.store(c, MAIN_WAITING, 1);
+      Atomics.wait(c, DONE, done, 1);
+      Atomics.store(c, MAIN_WAITING, 0);
+    }
+  }
+
+  async close(): Promise<void> {
+    const c = this.ctl.i32;
+    Atomics.store(c, STOP, 1);
+    Atomics.add(c, SEQ, 1);
+    Atomics.notify(c, SEQ);
+    await Promise.all(this.workers.map((w) => w.terminate()));
+    this.workers.length = 0;
+  }
+}

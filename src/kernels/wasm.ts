@@ -1,0 +1,172 @@
+// The WebAssembly backend: AssemblyScript SIMD kernels (assembly/) on the shared heap, run by a pool of
+// worker threads plus the calling thread. Integer weight types multiply against int8-quantized
+// activations (one f32 scale per 32 values); float weights use f32 FMA.
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { type GgmlType, ggmlTypeName } from '../gguf/types.js';
+import type { AttentionArgs, Backend, WeightMatrix } from './backend.js';
+import { A, OP, Op } from './control.js';
+import type { Heap } from './heap.js';
+import { instantiateKernels, type KernelExports } from './ops.js';
+import { Pool } from './pool.js';
+import { RefBackend } from './ref.js';
+
+export interface WasmBackendOptions {
+  /** Threads in all, the calling one included. Default: os.availableParallelism(). */
+  threads?: number;
+  /** Use the relaxed-SIMD build. Default: when this Node supports it; `true` makes it an error if not. */
+  relaxed?: boolean;
+}
+
+/** Family of float weights in the kernel module (assembly/types.ts); other families are integer. */
+const FAM_F = 0;
+/** Rows decoded per chunk in a prefill: enough to reuse each token tile, small enough for L2. */
+const PREFILL_ROWS = 16;
+/** Quantize activations on all threads above this many values. */
+const PARALLEL_QUANT = 1 << 16;
+
+function wasmPath(relaxed: boolean): string {
+  const file = relaxed ? 'kernels-relaxed.wasm' : 'kernels.wasm';
+  const path = fileURLToPath(new URL(`../../build/${file}`, import.meta.url));
+  if (!existsSync(path)) throw new Error(`${path} is missing: run \`npm run build:wasm\` first`);
+  return path;
+}
+
+/** The relaxed build's bytes if this Node validates them (after enabling the V8 flag), else null. */
+function relaxedBytes(): Uint8Array | null {
+  setFlagsFromString('--experimental-wasm-relaxed-simd');
+  const bytes = readFileSync(wasmPath(true));
+  return WebAssembly.validate(bytes) ? bytes : null;
+}
+
+export async function createWasmBackend(heap: Heap, opts: WasmBackendOptions = {}): Promise<Backend> {
+  const threads = Math.max(1, Math.floor(opts.threads ?? availableParallelism()));
+  let bytes = opts.relaxed === false ? null : relaxedBytes();
+  if (opts.relaxed === true && !bytes)
+    throw new Error('this Node.js does not support relaxed WebAssembly SIMD');
+  const relaxed = bytes !== null;
+  bytes ??= readFileSync(wasmPath(false));
+  const module = await WebAssembly.compile(bytes);
+  const k = instantiateKernels(module, heap.memory);
+  const pool = await Pool.create(k, module, heap.memory, threads);
+  return new WasmBackend(heap, k, pool, relaxed);
+}
+
+/** A heap buffer that grows (by reallocation) to the largest size asked of it. */
+class Scratch {
+  private ptr = 0;
+  private bytes = 0;
+  constructor(private readonly heap: Heap) {}
+  get(bytes: number): number {
+    if (bytes > this.bytes) {
+      if (this.bytes > 0) this.heap.release(this.ptr);
+      this.bytes = Math.max(bytes, Math.ceil(this.bytes * 1.5));
+      this.ptr = this.heap.alloc(this.bytes);
+    }
+    return this.ptr;
+  }
+  free(): void {
+    if (this.bytes > 0) this.heap.release(this.ptr);
+    this.bytes = 0;
+  }
+}
+
+class WasmBackend implements Backend {
+  readonly name: string;
+  private readonly ref: RefBackend;
+  private readonly act: Scratch;
+  private readonly rowsScratch: Scratch;
+  private readonly kvDesc: Scratch;
+  private readonly scores: Scratch;
+
+  constructor(
+    readonly heap: Heap,
+    private readonly k: KernelExports,
+    private readonly pool: Pool,
+    relaxed: boolean,
+  ) {
+    this.name = `wasm${relaxed ? '-relaxed' : ''}×${pool.threads}`;
+    this.ref = new RefBackend(heap);
+    this.act = new Scratch(heap);
+    this.rowsScratch = new Scratch(heap);
+    this.kvDesc = new Scratch(heap);
+    this.scores = new Scratch(heap);
+  }
+
+  supports(type: GgmlType): boolean {
+    return this.k.family(type) >= 0;
+  }
+
+  matmul(out: number, w: WeightMatrix, x: number, nTokens: number): void {
+    if (nTokens <= 0 || w.rows <= 0) return;
+    const fam = this.k.family(w.type);
+    if (fam < 0) throw new Error(`wasm matmul: unsupported weight type ${ggmlTypeName(w.type)}`);
+    const threads = this.pool.threads;
+    let input = x;
+    if (fam !== FAM_F) {
+      input = this.act.get(nTokens * this.k.actStride(w.cols));
+      this.quantize(x, w.cols, input, nTokens);
+    }
+    // Decode: a few chunks per thread so a busy core does not hold the op up. Prefill: fixed chunks.
+    const per =
+      nTokens === 1
+        ? Math.min(64, Math.max(8, Math.ceil(w.rows / (threads * 4))))
+        : Math.min(PREFILL_ROWS, Math.ceil(w.rows / threads));
+    const stride = per * this.k.decodedStride(w.type, w.cols);
+    const c = this.pool.ctl;
+    c.i32[OP] = Op.Matmul;
+    c.u32.set([w.type, w.ptr, w.rowBytes, w.rows, w.cols, input, nTokens, out, per], A);
+    c.u32[A + 9] = this.rowsScratch.get(stride * threads);
+    c.u32[A + 10] = stride;
+    this.pool.run(Math.ceil(w.rows / per));
+  }
+
+  private quantize(x: number, cols: number, act: number, nTokens: number): void {
+    if (nTokens * cols < PARALLEL_QUANT || this.pool.threads === 1) {
+      this.k.quantizeRows(x, cols, act, 0, nTokens);
+      return;
+    }
+    const per = Math.ceil(nTokens / (this.pool.threads * 2));
+    const c = this.pool.ctl;
+    c.i32[OP] = Op.Quantize;
+    c.u32.set([x, cols, act, nTokens, per], A);
+    this.pool.run(Math.ceil(nTokens / per));
+  }
+
+  attention(a: AttentionArgs): void {
+    const { nTokens, nHeads, headDim, kv } = a;
+    if (headDim % 4 !== 0 || nHeads % kv.length !== 0) {
+      this.ref.attention(a);
+      return;
+    }
+    const desc = this.kvDesc.get(kv.length * 16);
+    const d = new Uint32Array(this.heap.memory.buffer, desc, kv.length * 4);
+    let longest = 1;
+    kv.forEach((h, i) => {
+      d.set([h.keys, h.values, h.positions, h.length], i * 4);
+      longest = Math.max(longest, h.length);
+    });
+    const threads = this.pool.threads;
+    const items = nHeads * nTokens;
+    const per = Math.max(1, Math.ceil(items / (threads * 4)));
+    const scoreBytes = Math.ceil((longest * 4) / 64) * 64;
+    const c = this.pool.ctl;
+    c.i32[OP] = Op.Attention;
+    c.u32.set([a.out, a.queries, nTokens, nHeads, headDim, a.queryPositions, desc, kv.length], A);
+    c.f32[A + 8] = a.scale;
+    c.u32[A + 9] = a.probs ?? 0;
+    c.u32[A + 10] = a.maxKeys ?? 0;
+    c.u32[A + 11] = this.scores.get(scoreBytes * threads);
+    c.u32[A + 12] = scoreBytes;
+    c.u32[A + 13] = per;
+    c.u32[A + 14] = items;
+    this.pool.run(Math.ceil(items / per));
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+    for (const s of [this.act, this.rowsScratch, this.kvDesc, this.scores]) s.free();
+  }
+}
