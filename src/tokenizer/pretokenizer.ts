@@ -98,13 +98,13 @@ const PRE_TOKENIZERS: Readonly<Record<string, PreTokenizerSpec>> = {
  * than a silent fallback, because a wrong split changes the token ids the model sees.
  */
 export function preTokenizerSpec(name: string | undefined): PreTokenizerSpec {
-  const found = PRE_TOKENIZERS[name ?? 'default'];
-  if (found === undefined || !Object.hasOwn(PRE_TOKENIZERS, name ?? 'default')) {
+  const key = name ?? 'default';
+  if (!Object.hasOwn(PRE_TOKENIZERS, key)) {
     throw new Error(
-      `unsupported pre-tokenizer '${name}' (tokenizer.ggml.pre); supported: ${Object.keys(PRE_TOKENIZERS).join(', ')}`,
+      `unsupported pre-tokenizer '${key}' (tokenizer.ggml.pre); supported: ${Object.keys(PRE_TOKENIZERS).join(', ')}`,
     );
   }
-  return found;
+  return PRE_TOKENIZERS[key];
 }
 
 /** Splits text into pre-tokens with a compiled regex sequence. */

@@ -1,8 +1,10 @@
 // Special-token partitioning: tokenizer_st_partition in llama.cpp's src/llama-vocab.cpp. Special tokens are
 // taken longest first; each one splits every remaining text fragment at all of its occurrences. User-defined
 // tokens are always split out; control and unknown tokens only when parsing special tokens is requested.
+
+import { Attr } from './attrs.js';
 import { isAsciiSpace } from './unicode.js';
-import { Attr, type Vocab } from './vocab.js';
+import type { Vocab } from './vocab.js';
 
 /** A piece of input: raw text still to be tokenized, or an already-resolved token id. */
 export type Fragment = string | number;

@@ -3,11 +3,12 @@
 // token_to_piece/detokenize, except that decoding is lossless: llama.cpp's clean_up_tokenization_spaces pass
 // (which rewrites " ," to "," and the like for some BPE vocabularies) is not applied.
 import { Metadata, openGguf } from '../gguf/reader.js';
+import { Attr } from './attrs.js';
 import { BpeTokenizer } from './bpe.js';
 import { partition } from './special.js';
 import { spmTokenize } from './spm.js';
 import { CHAR_TO_BYTE, utf8Bytes } from './unicode.js';
-import { Attr, loadVocab, type Vocab } from './vocab.js';
+import { loadVocab, type Vocab } from './vocab.js';
 
 export interface EncodeOptions {
   /** Add BOS (and EOS) as the vocabulary's add_bos_token/add_eos_token say. Default false. */
