@@ -15,9 +15,15 @@ import {
 } from './types.js';
 
 const GGUF_MAGIC = 0x46554747; // "GGUF" little-endian
-const MAX_DIMS = 4;
+const HEADER_BYTES = 24; // magic, version, tensor count, kv count
+const MAX_DIMS = 4; // GGML_MAX_DIMS
+const MAX_NAME_BYTES = 63; // GGML_MAX_NAME (64) including the terminating NUL
 const MAX_STRING_BYTES = 1 << 28;
 const DEFAULT_ALIGNMENT = 32;
+const MAX_ALIGNMENT = 1 << 16;
+// No supported type packs more than 256 elements into 84 bytes (Q2_K), so a tensor whose element count exceeds
+// 4× the file size cannot fit; checking this while multiplying dims keeps the product a small exact integer.
+const MAX_ELEMENTS_PER_BYTE = 4;
 
 const SCALAR_BYTES: Partial<Record<GgufValueType, number>> = {
   [GgufValueType.UINT8]: 1,
@@ -120,14 +126,27 @@ class Cursor {
     this.pos += 8;
     return this.buf.readBigInt64LE(o);
   }
-  /** A u64 that must be a count or offset: it has to fit in a safe integer and be at most `max`. */
-  count(what: string, max: number): number {
+  /**
+   * A u64 count or offset, at most `max(remaining bytes after it)`: anything larger could not be backed by the
+   * file, so it is rejected before anything is allocated for it.
+   */
+  count(what: string, max: (remaining: number) => number): number {
     const v = this.u64big();
-    if (v > BigInt(max)) this.fail(`${what} ${v} is impossible for a file of ${this.size} bytes`);
+    const limit = Math.max(0, Math.floor(max(this.remaining)));
+    if (v > BigInt(limit)) {
+      this.pos -= 8;
+      this.fail(
+        `${what} ${v} is impossible: at most ${limit} fit in the ${this.size}-byte file (corrupt or truncated)`,
+      );
+    }
     return Number(v);
   }
-  string(what: string): string {
-    const len = this.count(`length of ${what}`, Math.min(this.remaining - 8, MAX_STRING_BYTES));
+  string(what: string, maxBytes = MAX_STRING_BYTES): string {
+    const len = this.count(`length of ${what}`, (left) => left);
+    if (len > maxBytes) {
+      this.pos -= 8;
+      this.fail(`${what} is ${len} bytes long, more than the ${maxBytes} allowed`);
+    }
     const o = this.need(len);
     this.pos += len;
     return this.buf.toString('utf8', o, o + len);
@@ -180,9 +199,10 @@ function readKv(c: Cursor): GgufKv {
   if (arrayType === GgufValueType.ARRAY) c.fail(`metadata "${key}": nested arrays are not supported`);
   const minBytes = arrayType === GgufValueType.STRING ? 8 : SCALAR_BYTES[arrayType];
   if (minBytes === undefined) c.fail(`metadata "${key}": unknown array element type ${arrayType}`);
-  const n = c.count(`element count of array "${key}"`, Math.floor((c.remaining - 8) / minBytes));
-  const value: GgufScalar[] = new Array(n);
-  for (let i = 0; i < n; i++) value[i] = readScalar(c, arrayType, key);
+  const n = c.count(`element count of array "${key}"`, (left) => left / minBytes);
+  // Grown by push rather than preallocated, so memory only follows the bytes actually parsed.
+  const value: GgufScalar[] = [];
+  for (let i = 0; i < n; i++) value.push(readScalar(c, arrayType, key));
   return { key, type, arrayType, value };
 }
 
@@ -221,19 +241,24 @@ export function openGguf(path: string): GgufFile {
 function parse(fd: number, path: string): GgufFile {
   const size = fstatSync(fd).size;
   const c: Cursor = new Cursor(fd, size, path);
-  if (size < 24) c.fail(`file too small to be GGUF (${size} bytes)`);
+  if (size < 4) c.fail(`file too small to be GGUF (${size} bytes)`);
   const magic = c.u32();
   if (magic !== GGUF_MAGIC) {
     const shown = Buffer.alloc(4);
     shown.writeUInt32LE(magic);
     c.fail(`not a GGUF file: bad magic ${JSON.stringify(shown.toString('latin1'))}, expected "GGUF"`);
   }
+  if (size < HEADER_BYTES)
+    c.fail(`file truncated: a GGUF header needs ${HEADER_BYTES} bytes, file has ${size}`);
   const version = c.u32();
-  if (version !== 2 && version !== 3)
-    c.fail(`unsupported GGUF version ${version} (only 2 and 3 are supported)`);
-  // Each tensor info takes at least 8+4+8+4+8 bytes, each kv at least 8+4+1.
-  const nTensors = c.count('tensor count', Math.floor(c.remaining / 32));
-  const nKv = c.count('metadata count', Math.floor(c.remaining / 13));
+  if (version !== 2 && version !== 3) {
+    // A big-endian file reads its version byte-swapped (gguf.cpp detects it the same way).
+    const swapped = version & 0xffff ? '' : ' (the file looks big-endian, which is not supported)';
+    c.fail(`unsupported GGUF version ${version}${swapped}; only versions 2 and 3 are supported`);
+  }
+  // Each tensor info takes at least 8 (name length) + 4 + 8 + 4 + 8 bytes, each kv at least 8 + 4 + 1.
+  const nTensors = c.count('tensor count', (left) => (left - 8) / 32);
+  const nKv = c.count('metadata count', (left) => left / 13);
 
   const kv: GgufKv[] = [];
   const metadata = new Map<string, GgufValue>();
@@ -245,10 +270,18 @@ function parse(fd: number, path: string): GgufFile {
   }
 
   let alignment = DEFAULT_ALIGNMENT;
-  const a = metadata.get('general.alignment');
-  if (a !== undefined) {
-    if (typeof a !== 'number' || a <= 0 || (a & (a - 1)) !== 0 || a > 1 << 16) {
-      c.fail(`general.alignment must be a power of two, got ${String(a)}`);
+  const alignKv = kv.find((e) => e.key === 'general.alignment');
+  if (alignKv) {
+    const a = alignKv.value;
+    // gguf.cpp reads it with gguf_get_val_u32, so only a UINT32 is valid.
+    if (
+      alignKv.type !== GgufValueType.UINT32 ||
+      typeof a !== 'number' ||
+      a <= 0 ||
+      a & (a - 1) ||
+      a > MAX_ALIGNMENT
+    ) {
+      c.fail(`general.alignment must be a UINT32 power of two up to ${MAX_ALIGNMENT}, got ${String(a)}`);
     }
     alignment = a;
   }
@@ -256,18 +289,19 @@ function parse(fd: number, path: string): GgufFile {
   const tensors: GgufTensorInfo[] = [];
   const byName = new Map<string, GgufTensorInfo>();
   for (let i = 0; i < nTensors; i++) {
-    const name = c.string('tensor name');
+    const name = c.string(`name of tensor ${i}`, MAX_NAME_BYTES);
+    if (byName.has(name)) c.fail(`duplicate tensor name "${name}"`);
     const nDims = c.u32();
     if (nDims < 1 || nDims > MAX_DIMS)
       c.fail(`tensor "${name}" has ${nDims} dimensions (1..${MAX_DIMS} allowed)`);
     const dims: number[] = [];
     let elements = 1;
     for (let d = 0; d < nDims; d++) {
-      const n = c.count(`dimension ${d} of tensor "${name}"`, Number.MAX_SAFE_INTEGER);
+      const n = c.count(`dimension ${d} of tensor "${name}"`, () => size * MAX_ELEMENTS_PER_BYTE);
       if (n === 0) c.fail(`tensor "${name}" has a zero dimension`);
       elements *= n;
-      if (elements > size * 2)
-        c.fail(`tensor "${name}" has ${elements}+ elements, impossible in ${size} bytes`);
+      if (elements > size * MAX_ELEMENTS_PER_BYTE)
+        c.fail(`tensor "${name}" has ${dims.concat(n).join('×')}... elements, impossible in ${size} bytes`);
       dims.push(n);
     }
     const type = c.u32() as GgmlType;
@@ -279,10 +313,9 @@ function parse(fd: number, path: string): GgufFile {
         `tensor "${name}": row of ${dims[0]} is not a multiple of the ${ggmlTypeName(type)} block (${layout.elements})`,
       );
     }
-    const offset = c.count(`data offset of tensor "${name}"`, size);
+    const offset = c.count(`data offset of tensor "${name}"`, () => size);
     if (offset % alignment !== 0)
       c.fail(`tensor "${name}" data offset ${offset} is not aligned to ${alignment}`);
-    if (byName.has(name)) c.fail(`duplicate tensor name "${name}"`);
     const info: GgufTensorInfo = {
       name,
       dims,
@@ -295,15 +328,7 @@ function parse(fd: number, path: string): GgufFile {
     byName.set(name, info);
   }
   const dataOffset = Math.ceil(c.pos / alignment) * alignment;
-  for (const t of tensors) {
-    const end = dataOffset + t.offset + t.bytes;
-    if (end > size) {
-      throw new GgufError(
-        `tensor "${t.name}" data [${dataOffset + t.offset}, ${end}) runs past the end of the file (${size} bytes)`,
-        path,
-      );
-    }
-  }
+  checkDataLayout(tensors, dataOffset, size, path);
 
   let closed = false;
   return {
@@ -334,6 +359,36 @@ function parse(fd: number, path: string): GgufFile {
       closed = true;
     },
   };
+}
+
+/** Every tensor's data must lie inside the file, and no two may share bytes. */
+function checkDataLayout(
+  tensors: readonly GgufTensorInfo[],
+  dataOffset: number,
+  size: number,
+  path: string,
+): void {
+  for (const t of tensors) {
+    const end = dataOffset + t.offset + t.bytes;
+    if (end > size) {
+      throw new GgufError(
+        `tensor "${t.name}" data [${dataOffset + t.offset}, ${end}) runs past the end of the file (${size} bytes)`,
+        path,
+      );
+    }
+  }
+  const sorted = [...tensors].sort((a, b) => a.offset - b.offset);
+  for (let i = 1; i < sorted.length; i++) {
+    const prev = sorted[i - 1];
+    const t = sorted[i];
+    if (prev.offset + prev.bytes > t.offset) {
+      throw new GgufError(
+        `tensors "${prev.name}" [${prev.offset}, ${prev.offset + prev.bytes}) and "${t.name}" ` +
+          `[${t.offset}, ${t.offset + t.bytes}) overlap in the data section`,
+        path,
+      );
+    }
+  }
 }
 
 /** Typed metadata accessors that name the key in their errors. */
