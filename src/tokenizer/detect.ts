@@ -120,18 +120,18 @@ export function detectSpecials(
     const id = special[slot];
     if (id !== undefined) eog.add(id);
   }
-  texts.forEach((t, id) => {
-    if (EOG_TEXTS.has(t)) {
+  for (const t of EOG_TEXTS) {
+    const id = ids.get(t);
+    if (id !== undefined) {
       eog.add(id);
       forceControl(id);
     }
-  });
+  }
   // gpt-oss: these structural tokens are always rendered.
-  texts.forEach((t, id) => {
-    if (t === '<|channel|>' || t === '<|message|>' || t === '<|start|>' || t === '<|constrain|>') {
-      attrs[id] = Attr.USER_DEFINED;
-    }
-  });
+  for (const t of ['<|channel|>', '<|message|>', '<|start|>', '<|constrain|>']) {
+    const id = ids.get(t);
+    if (id !== undefined) attrs[id] = Attr.USER_DEFINED;
+  }
   for (const slot of ['eos', 'eot', 'eom'] as const) {
     const id = special[slot];
     if (id !== undefined) eog.add(id);
