@@ -38,7 +38,10 @@ const MAX_DIMS = 4;
 const MAX_NAME_BYTES = 63; // GGML_MAX_NAME (64) including the terminating NUL
 const WRITE_CHUNK = 1 << 30; // writeSync takes at most 2^31-1 bytes per call
 
-/** Growable little-endian byte buffer for the header. */
+/**
+ * Growable little-endian byte buffer for the header. `reserve` may replace buf/view, so every write calls it
+ * before touching them.
+ */
 class ByteSink {
   private buf = new Uint8Array(1 << 16);
   private view = new DataView(this.buf.buffer);
@@ -58,39 +61,50 @@ class ByteSink {
     return at;
   }
   u8(v: number): void {
-    this.view.setUint8(this.reserve(1), v);
+    const at = this.reserve(1);
+    this.view.setUint8(at, v);
   }
   i8(v: number): void {
-    this.view.setInt8(this.reserve(1), v);
+    const at = this.reserve(1);
+    this.view.setInt8(at, v);
   }
   u16(v: number): void {
-    this.view.setUint16(this.reserve(2), v, true);
+    const at = this.reserve(2);
+    this.view.setUint16(at, v, true);
   }
   i16(v: number): void {
-    this.view.setInt16(this.reserve(2), v, true);
+    const at = this.reserve(2);
+    this.view.setInt16(at, v, true);
   }
   u32(v: number): void {
-    this.view.setUint32(this.reserve(4), v, true);
+    const at = this.reserve(4);
+    this.view.setUint32(at, v, true);
   }
   i32(v: number): void {
-    this.view.setInt32(this.reserve(4), v, true);
+    const at = this.reserve(4);
+    this.view.setInt32(at, v, true);
   }
   f32(v: number): void {
-    this.view.setFloat32(this.reserve(4), v, true);
+    const at = this.reserve(4);
+    this.view.setFloat32(at, v, true);
   }
   f64(v: number): void {
-    this.view.setFloat64(this.reserve(8), v, true);
+    const at = this.reserve(8);
+    this.view.setFloat64(at, v, true);
   }
   u64(v: number | bigint): void {
-    this.view.setBigUint64(this.reserve(8), BigInt(v), true);
+    const at = this.reserve(8);
+    this.view.setBigUint64(at, BigInt(v), true);
   }
   i64(v: number | bigint): void {
-    this.view.setBigInt64(this.reserve(8), BigInt(v), true);
+    const at = this.reserve(8);
+    this.view.setBigInt64(at, BigInt(v), true);
   }
   string(s: string): void {
     const bytes = Buffer.from(s, 'utf8');
     this.u64(bytes.length);
-    this.buf.set(bytes, this.reserve(bytes.length));
+    const at = this.reserve(bytes.length);
+    this.buf.set(bytes, at);
   }
   padTo(alignment: number): void {
     this.reserve(padding(this.length, alignment)); // fresh capacity is zero-filled
@@ -252,7 +266,8 @@ function plan(spec: GgufFileSpec): Plan {
     out.u64(offset);
     offset += sizes[i] + padding(sizes[i], alignment);
   });
-  out.padTo(alignment);
+  // Without tensors there is no data section to align; llama.cpp's vocab-only files end right after the header.
+  if (spec.tensors.length > 0) out.padTo(alignment);
   return { header: out.bytes(), alignment, size: out.length + offset };
 }
 

@@ -179,3 +179,23 @@ test('the writer rejects malformed files before writing anything', () => {
   assert.throws(() => writeGguf(path, cases[0][0]), GgufError);
   assert.throws(() => statSync(path), /ENOENT/);
 });
+
+test('headers far beyond the initial 64 KiB buffer encode correctly', () => {
+  // Values of every width straddle the buffer growths.
+  const tokens = Array.from({ length: 30000 }, (_, i) => `tok${i}▁`);
+  const scores = Array.from({ length: 30000 }, (_, i) => i / 4);
+  const spec = {
+    kv: [
+      kv.arr('tokenizer.ggml.tokens', GgufValueType.STRING, tokens),
+      kv.arr('tokenizer.ggml.scores', GgufValueType.FLOAT32, scores),
+      kv.u64('after', 2n ** 63n),
+    ],
+    tensors: TENSORS,
+  };
+  const f = openGguf(tmpFile(serializeGguf(spec)));
+  assert.deepEqual(f.metadata.get('tokenizer.ggml.tokens'), tokens);
+  assert.deepEqual(f.metadata.get('tokenizer.ggml.scores'), scores);
+  assert.equal(f.metadata.get('after'), 2n ** 63n);
+  assert.deepEqual(f.readTensor(f.tensor('bf16')!), TENSORS[5].data);
+  f.close();
+});
