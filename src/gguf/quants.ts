@@ -43,13 +43,20 @@ const CODECS: Partial<Record<GgmlType, Codec>> = {
   [GgmlType.Q6_K]: { decode: dequantQ6_K, encode: quantQ6_K },
 };
 
+type FullCodec = Codec & { elements: number; bytes: number };
+
+// Joined with BLOCK_LAYOUT once, so that per-row calls on the compute path allocate nothing.
+const FULL_CODECS = new Map<GgmlType, FullCodec>();
+for (const [type, codec] of Object.entries(CODECS)) {
+  const layout = BLOCK_LAYOUT[Number(type) as GgmlType]!;
+  FULL_CODECS.set(Number(type) as GgmlType, { ...codec, ...layout });
+}
+
 /** The codec and block layout for `type`, or an Error naming the type. */
-function codecFor(type: GgmlType): Codec & { elements: number; bytes: number } {
-  const codec = CODECS[type];
-  const layout = BLOCK_LAYOUT[type];
-  if (!codec || !layout)
-    throw new Error(`(de)quantization of tensor type ${ggmlTypeName(type)} is not supported`);
-  return { ...codec, ...layout };
+function codecFor(type: GgmlType): FullCodec {
+  const c = FULL_CODECS.get(type);
+  if (!c) throw new Error(`(de)quantization of tensor type ${ggmlTypeName(type)} is not supported`);
+  return c;
 }
 
 /** Number of blocks in n elements; throws unless n is a whole number of blocks. */
@@ -100,6 +107,12 @@ function encodeF32(src: Float32Array, dst: Uint8Array, n: number): void {
 }
 
 function decodeF16(src: Uint8Array, dst: Float32Array, n: number): void {
+  if (src.byteOffset % 2 === 0) {
+    // Aligned rows (the usual case) read whole halves, several times faster than assembling bytes.
+    const h = new Uint16Array(src.buffer, src.byteOffset, n);
+    for (let i = 0; i < n; i++) dst[i] = F16_TABLE[h[i]];
+    return;
+  }
   for (let i = 0; i < n; i++) dst[i] = F16_TABLE[src[2 * i] | (src[2 * i + 1] << 8)];
 }
 

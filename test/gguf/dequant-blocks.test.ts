@@ -29,6 +29,13 @@ test('F32, F16 and BF16 elements', () => {
   // A source that starts at an odd byte offset (tensor rows inside a file buffer need not be aligned).
   const padded = Uint8Array.of(0xff, 0, 0, 0xc0, 0x3f);
   assertValues(dequantize(GgmlType.F32, padded.subarray(1), 1), [1.5], 'unaligned f32');
+  const halves = Uint8Array.of(0xff, 0x00, 0x3e, 0x00, 0xb4);
+  assertValues(dequantize(GgmlType.F16, halves.subarray(1), 2), [1.5, -0.25], 'unaligned f16');
+  assertValues(
+    dequantize(GgmlType.BF16, Uint8Array.of(0, 0xc0, 0x3f).subarray(1), 1),
+    [1.5],
+    'unaligned bf16',
+  );
 });
 
 test('Q8_0: x = qs[j]·d', () => {
