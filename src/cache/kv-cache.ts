@@ -140,7 +140,9 @@ export class KvCache {
     for (let j = 0; j < indices.length; j++) {
       const i = indices[j];
       if (!Number.isInteger(i) || i <= prev || i >= s.length) {
-        throw new RangeError(`keep(): indices must be strictly increasing within [0, ${s.length}), got ${i} after ${prev}`);
+        throw new RangeError(
+          `keep(): indices must be strictly increasing within [0, ${s.length}), got ${i} after ${prev}`,
+        );
       }
       prev = i;
       if (i !== j) {

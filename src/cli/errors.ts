@@ -9,7 +9,10 @@ export function isUserError(e: unknown): e is Error {
   if (!(e instanceof Error)) return false;
   if (e instanceof UsageError || e instanceof GgufError || e instanceof RangeError) return true;
   const code = (e as NodeJS.ErrnoException).code;
-  return typeof code === 'string' && (code.startsWith('ERR_PARSE_ARGS') || ['ENOENT', 'EACCES', 'EISDIR'].includes(code));
+  return (
+    typeof code === 'string' &&
+    (code.startsWith('ERR_PARSE_ARGS') || ['ENOENT', 'EACCES', 'EISDIR'].includes(code))
+  );
 }
 
 export function reportAndExit(e: unknown): never {

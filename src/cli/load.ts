@@ -3,7 +3,7 @@ import { Model } from '../model/model.js';
 import { defaultModelPath } from '../paths.js';
 import { UsageError } from './errors.js';
 import { loadOptionsFrom } from './options.js';
-import { ProgressBar, formatBytes } from './progress.js';
+import { formatBytes, ProgressBar } from './progress.js';
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -12,7 +12,9 @@ export async function loadFromArgs(values: Values): Promise<Model> {
   const path = typeof values.model === 'string' ? values.model : defaultModelPath;
   if (!existsSync(path)) {
     throw new UsageError(
-      values.model === undefined ? `the embedded model ${path} is missing from this checkout` : `model file not found: ${path}`,
+      values.model === undefined
+        ? `the embedded model ${path} is missing from this checkout`
+        : `model file not found: ${path}`,
     );
   }
   const bar = new ProgressBar('loading');

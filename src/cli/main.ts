@@ -8,7 +8,7 @@ import { CONVERT_HELP, convertCommand } from './commands/convert.js';
 import { DEMO_HELP, demoCommand } from './commands/demo.js';
 import { GENERATE_HELP, generateCommand } from './commands/generate.js';
 import { INSPECT_HELP, inspectCommand } from './commands/inspect.js';
-import { UsageError, reportAndExit } from './errors.js';
+import { reportAndExit, UsageError } from './errors.js';
 
 const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<void> }> = {
   demo: { help: DEMO_HELP, run: demoCommand },

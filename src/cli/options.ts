@@ -35,7 +35,11 @@ export const SAMPLING_HELP = `      --temperature T     0 = greedy (default 0)
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
-export function num(values: Values, name: string, opts: { int?: boolean; min?: number; max?: number } = {}): number | undefined {
+export function num(
+  values: Values,
+  name: string,
+  opts: { int?: boolean; min?: number; max?: number } = {},
+): number | undefined {
   const raw = values[name];
   if (raw === undefined) return undefined;
   const v = Number(raw);
@@ -47,10 +51,15 @@ export function num(values: Values, name: string, opts: { int?: boolean; min?: n
     (opts.min !== undefined && v < opts.min) ||
     (opts.max !== undefined && v > opts.max);
   if (bad) {
-    const range = [opts.min !== undefined ? `>= ${opts.min}` : '', opts.max !== undefined ? `<= ${opts.max}` : '']
+    const range = [
+      opts.min !== undefined ? `>= ${opts.min}` : '',
+      opts.max !== undefined ? `<= ${opts.max}` : '',
+    ]
       .filter(Boolean)
       .join(' and ');
-    throw new UsageError(`--${name} must be ${opts.int ? 'a whole number' : 'a number'}${range ? ` ${range}` : ''}, got "${raw}"`);
+    throw new UsageError(
+      `--${name} must be ${opts.int ? 'a whole number' : 'a number'}${range ? ` ${range}` : ''}, got "${raw}"`,
+    );
   }
   return v;
 }

@@ -18,7 +18,9 @@ export class ProgressBar {
     const elapsed = (now - this.start) / 1000;
     const eta = frac > 0 && frac < 1 ? ` eta ${Math.ceil((elapsed / frac) * (1 - frac))}s` : '';
     const bar = `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
-    process.stderr.write(`\r${this.label} ${bar} ${(frac * 100).toFixed(0).padStart(3)}% ${done}/${total}${unit}${eta}\x1b[K`);
+    process.stderr.write(
+      `\r${this.label} ${bar} ${(frac * 100).toFixed(0).padStart(3)}% ${done}/${total}${unit}${eta}\x1b[K`,
+    );
   }
 
   done(): void {

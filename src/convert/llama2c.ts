@@ -8,8 +8,8 @@
 // tokenizer.bin: int32 max_token_length, then per token: f32 score, int32 byte length, bytes. The exporter
 // replaced SentencePiece's "▁" with " " and wrote BOS/EOS as "\n<s>\n" / "\n</s>\n"; both are undone here.
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
-import { writeGguf } from '../gguf/writer.js';
 import { GgmlType, GgufError, type GgufKv, GgufValueType } from '../gguf/types.js';
+import { writeGguf } from '../gguf/writer.js';
 
 export interface Llama2cHeader {
   dim: number;
@@ -26,10 +26,20 @@ const TOKEN_TYPE = { normal: 1, unknown: 2, control: 3, byte: 6 } as const;
 
 function readHeader(fd: number, path: string, size: number): Llama2cHeader {
   const b = Buffer.alloc(28);
-  if (size < 28 || readSync(fd, b, 0, 28, 0) !== 28) throw new GgufError('too small for a llama2.c checkpoint', path);
+  if (size < 28 || readSync(fd, b, 0, 28, 0) !== 28)
+    throw new GgufError('too small for a llama2.c checkpoint', path);
   const v = Array.from({ length: 7 }, (_, i) => b.readInt32LE(i * 4));
   const [dim, hiddenDim, nLayers, nHeads, nKvHeads, vocab, seqLen] = v;
-  const h = { dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize: Math.abs(vocab), seqLen, sharedClassifier: vocab > 0 };
+  const h = {
+    dim,
+    hiddenDim,
+    nLayers,
+    nHeads,
+    nKvHeads,
+    vocabSize: Math.abs(vocab),
+    seqLen,
+    sharedClassifier: vocab > 0,
+  };
   const sane = (x: number, max: number) => Number.isInteger(x) && x > 0 && x <= max;
   if (
     !sane(dim, 1 << 16) ||
@@ -104,7 +114,12 @@ export function readLlama2cTokenizer(path: string, vocabSize: number): Llama2cTo
   return { tokens, scores, types };
 }
 
-export function convertLlama2c(checkpoint: string, tokenizer: string, out: string, name = 'llama2.c model'): Llama2cHeader {
+export function convertLlama2c(
+  checkpoint: string,
+  tokenizer: string,
+  out: string,
+  name = 'llama2.c model',
+): Llama2cHeader {
   const fd = openSync(checkpoint, 'r');
   try {
     const size = fstatSync(fd).size;
@@ -165,9 +180,24 @@ export function convertLlama2c(checkpoint: string, tokenizer: string, out: strin
       u32('llama.rope.dimension_count', headSize),
       u32('llama.vocab_size', h.vocabSize),
       str('tokenizer.ggml.model', 'llama'),
-      { key: 'tokenizer.ggml.tokens', type: GgufValueType.ARRAY, arrayType: GgufValueType.STRING, value: vocab.tokens },
-      { key: 'tokenizer.ggml.scores', type: GgufValueType.ARRAY, arrayType: GgufValueType.FLOAT32, value: vocab.scores },
-      { key: 'tokenizer.ggml.token_type', type: GgufValueType.ARRAY, arrayType: GgufValueType.INT32, value: vocab.types },
+      {
+        key: 'tokenizer.ggml.tokens',
+        type: GgufValueType.ARRAY,
+        arrayType: GgufValueType.STRING,
+        value: vocab.tokens,
+      },
+      {
+        key: 'tokenizer.ggml.scores',
+        type: GgufValueType.ARRAY,
+        arrayType: GgufValueType.FLOAT32,
+        value: vocab.scores,
+      },
+      {
+        key: 'tokenizer.ggml.token_type',
+        type: GgufValueType.ARRAY,
+        arrayType: GgufValueType.INT32,
+        value: vocab.types,
+      },
       u32('tokenizer.ggml.unknown_token_id', 0),
       u32('tokenizer.ggml.bos_token_id', 1),
       u32('tokenizer.ggml.eos_token_id', 2),

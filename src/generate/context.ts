@@ -49,7 +49,11 @@ export class Context {
     if (!Number.isInteger(this.contextSize) || this.contextSize < 1) {
       throw new RangeError(`contextSize must be a positive whole number, got ${opts.contextSize}`);
     }
-    this.cache = new KvCache(model.backend.heap, { nLayers: cfg.nLayers, nKvHeads: cfg.nKvHeads, headDim: cfg.headDim });
+    this.cache = new KvCache(model.backend.heap, {
+      nLayers: cfg.nLayers,
+      nKvHeads: cfg.nKvHeads,
+      headDim: cfg.headDim,
+    });
   }
 
   /** Feeds tokens through the model (chunked) and returns the logits after the last one. */
@@ -76,15 +80,22 @@ export class Context {
   }
 
   /** Tokenises `prompt` (or takes token ids), prefills it, and streams generated tokens. */
-  async *generate(prompt: string | readonly number[], opts: GenerateOptions = {}): AsyncGenerator<GeneratedToken> {
+  async *generate(
+    prompt: string | readonly number[],
+    opts: GenerateOptions = {},
+  ): AsyncGenerator<GeneratedToken> {
     const tok = this.model.tokenizer;
     const maxTokens = opts.maxTokens ?? 256;
-    if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new RangeError(`maxTokens must be >= 0, got ${maxTokens}`);
+    if (!Number.isInteger(maxTokens) || maxTokens < 0)
+      throw new RangeError(`maxTokens must be >= 0, got ${maxTokens}`);
     const sampler = new Sampler(opts);
     const stop = new StopMatcher(opts.stop ?? []);
     const ids =
       typeof prompt === 'string'
-        ? tok.encode(prompt, { addSpecial: opts.addSpecial ?? this.tokens.length === 0, parseSpecial: opts.parseSpecial ?? true })
+        ? tok.encode(prompt, {
+            addSpecial: opts.addSpecial ?? this.tokens.length === 0,
+            parseSpecial: opts.parseSpecial ?? true,
+          })
         : [...prompt];
     this.finishReason = undefined;
     const aborted = () => opts.signal?.aborted === true;

@@ -22,10 +22,16 @@ export function validateSampling(o: SamplingOptions): void {
   };
   const t = o.temperature ?? 0;
   check(Number.isFinite(t) && t >= 0, `temperature must be >= 0, got ${o.temperature}`);
-  check(o.topK === undefined || (Number.isInteger(o.topK) && o.topK >= 0), `topK must be a whole number >= 0, got ${o.topK}`);
+  check(
+    o.topK === undefined || (Number.isInteger(o.topK) && o.topK >= 0),
+    `topK must be a whole number >= 0, got ${o.topK}`,
+  );
   check(o.topP === undefined || (o.topP > 0 && o.topP <= 1), `topP must be in (0, 1], got ${o.topP}`);
   check(o.minP === undefined || (o.minP >= 0 && o.minP < 1), `minP must be in [0, 1), got ${o.minP}`);
-  check(o.repeatPenalty === undefined || o.repeatPenalty > 0, `repeatPenalty must be > 0, got ${o.repeatPenalty}`);
+  check(
+    o.repeatPenalty === undefined || o.repeatPenalty > 0,
+    `repeatPenalty must be > 0, got ${o.repeatPenalty}`,
+  );
   check(
     o.repeatLastN === undefined || (Number.isInteger(o.repeatLastN) && o.repeatLastN >= 0),
     `repeatLastN must be a whole number >= 0, got ${o.repeatLastN}`,

@@ -39,7 +39,8 @@ export interface ModelConfig {
 
 function positive(md: Metadata, key: string, fallback?: number): number {
   const v = md.number(key, fallback);
-  if (!Number.isInteger(v) || v <= 0 || v > 1 << 24) throw new GgufError(`metadata "${key}" = ${v} is not a sane size`);
+  if (!Number.isInteger(v) || v <= 0 || v > 1 << 24)
+    throw new GgufError(`metadata "${key}" = ${v} is not a sane size`);
   return v;
 }
 
@@ -47,7 +48,10 @@ export function readConfig(file: GgufFile): ModelConfig {
   const md = new Metadata(file.metadata, file.path);
   const arch = md.string('general.architecture');
   if (!(ARCHITECTURES as readonly string[]).includes(arch)) {
-    throw new GgufError(`unsupported architecture "${arch}" (kvsieve runs ${ARCHITECTURES.join(', ')})`, file.path);
+    throw new GgufError(
+      `unsupported architecture "${arch}" (kvsieve runs ${ARCHITECTURES.join(', ')})`,
+      file.path,
+    );
   }
   const a = arch as Architecture;
   const dim = positive(md, `${a}.embedding_length`);
@@ -66,11 +70,17 @@ export function readConfig(file: GgufFile): ModelConfig {
   const vocabSize = positive(md, `${a}.vocab_size`, tokens?.length ?? embd.dims[1]);
   const scalingType = md.string(`${a}.rope.scaling.type`, 'none');
   if (scalingType !== 'none' && scalingType !== 'linear') {
-    throw new GgufError(`rope scaling "${scalingType}" is not supported (none, linear, or llama3 rope_freqs)`, file.path);
+    throw new GgufError(
+      `rope scaling "${scalingType}" is not supported (none, linear, or llama3 rope_freqs)`,
+      file.path,
+    );
   }
   const ropeDim = positive(md, `${a}.rope.dimension_count`, headDim);
   if (ropeDim > headDim || ropeDim % 2 !== 0) {
-    throw new GgufError(`rope.dimension_count ${ropeDim} must be even and at most head dim ${headDim}`, file.path);
+    throw new GgufError(
+      `rope.dimension_count ${ropeDim} must be even and at most head dim ${headDim}`,
+      file.path,
+    );
   }
   return {
     arch: a,

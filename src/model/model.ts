@@ -37,9 +37,11 @@ export class Model {
 
   static async load(path: string, opts: LoadOptions = {}): Promise<Model> {
     const threads = opts.threads ?? availableParallelism();
-    if (!Number.isInteger(threads) || threads < 1 || threads > 256) throw new RangeError(`threads must be 1..256, got ${threads}`);
+    if (!Number.isInteger(threads) || threads < 1 || threads > 256)
+      throw new RangeError(`threads must be 1..256, got ${threads}`);
     const batch = opts.batchSize ?? 256;
-    if (!Number.isInteger(batch) || batch < 1 || batch > 8192) throw new RangeError(`batchSize must be 1..8192, got ${batch}`);
+    if (!Number.isInteger(batch) || batch < 1 || batch > 8192)
+      throw new RangeError(`batchSize must be 1..8192, got ${batch}`);
     const file: GgufFile = openGguf(path);
     let backend: Backend | undefined;
     try {
@@ -47,7 +49,9 @@ export class Model {
       const metadata = new Metadata(file.metadata, path);
       const tokenizer = Tokenizer.fromMetadata(metadata);
       if (tokenizer.vocabSize !== config.vocabSize) {
-        throw new Error(`${path}: tokenizer has ${tokenizer.vocabSize} tokens but the model's vocabulary is ${config.vocabSize}`);
+        throw new Error(
+          `${path}: tokenizer has ${tokenizer.vocabSize} tokens but the model's vocabulary is ${config.vocabSize}`,
+        );
       }
       const weightBytes = file.tensors.reduce((s, t) => s + t.bytes, 0);
       const heap = new Heap(weightBytes + (64 << 20));

@@ -75,7 +75,8 @@ export class Transformer {
     tap?: AttentionTap,
   ): Float32Array | undefined {
     const n = tokens.length;
-    if (n === 0 || n > this.maxBatch) throw new RangeError(`forward() takes 1..${this.maxBatch} tokens, got ${n}`);
+    if (n === 0 || n > this.maxBatch)
+      throw new RangeError(`forward() takes 1..${this.maxBatch} tokens, got ${n}`);
     if (positions.length !== n) throw new RangeError('tokens and positions differ in length');
     const { cfg, weights: W, backend: B } = this;
     const heap = B.heap;
@@ -96,8 +97,14 @@ export class Transformer {
     const E = W.embedding;
     for (let t = 0; t < n; t++) {
       const id = tokens[t];
-      if (!Number.isInteger(id) || id < 0 || id >= E.rows) throw new RangeError(`token id ${id} outside vocabulary [0, ${E.rows})`);
-      dequantizeRow(E.type, heap.u8(E.ptr + id * E.rowBytes, E.rowBytes), x.subarray(t * dim, (t + 1) * dim), dim);
+      if (!Number.isInteger(id) || id < 0 || id >= E.rows)
+        throw new RangeError(`token id ${id} outside vocabulary [0, ${E.rows})`);
+      dequantizeRow(
+        E.type,
+        heap.u8(E.ptr + id * E.rowBytes, E.rowBytes),
+        x.subarray(t * dim, (t + 1) * dim),
+        dim,
+      );
     }
 
     for (let l = 0; l < cfg.nLayers; l++) {
@@ -179,7 +186,14 @@ export class Transformer {
 }
 
 /** y[r] = x[r] / sqrt(mean(x[r]²) + eps) · w, for `rows` rows of `width` (in place when y === x). */
-export function rmsnorm(y: Float32Array, x: Float32Array, w: Float32Array, rows: number, width: number, eps: number): void {
+export function rmsnorm(
+  y: Float32Array,
+  x: Float32Array,
+  w: Float32Array,
+  rows: number,
+  width: number,
+  eps: number,
+): void {
   for (let r = 0; r < rows; r++) {
     const o = r * width;
     let ss = 0;

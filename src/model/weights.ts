@@ -1,8 +1,9 @@
 // Loads a model's tensors from GGUF into the shared heap, checking every shape against the config. Matrices
 // stay in their stored quantisation when the backend can multiply them as they are; otherwise they are
 // re-quantised to Q8_0 (or F32 when rows are not a whole number of Q8_0 blocks). Vectors become JS floats.
-import type { GgufFile } from '../gguf/reader.js';
+
 import { dequantize, quantize } from '../gguf/quants.js';
+import type { GgufFile } from '../gguf/reader.js';
 import { BLOCK_LAYOUT, GgmlType, GgufError, type GgufTensorInfo, ggmlTypeName } from '../gguf/types.js';
 import type { Backend, WeightMatrix } from '../kernels/backend.js';
 import type { ModelConfig } from './config.js';
@@ -93,7 +94,8 @@ class Loader {
       heap.u8(ptr, data.length).set(data);
     }
     const layout = BLOCK_LAYOUT[type];
-    if (!layout) throw new GgufError(`tensor "${name}" has unsupported type ${ggmlTypeName(type)}`, this.file.path);
+    if (!layout)
+      throw new GgufError(`tensor "${name}" has unsupported type ${ggmlTypeName(type)}`, this.file.path);
     const rowBytes = (cols / layout.elements) * layout.bytes;
     this.bytes += rows * rowBytes;
     this.progress(t);
@@ -101,7 +103,12 @@ class Loader {
   }
 }
 
-export function loadWeights(file: GgufFile, cfg: ModelConfig, backend: Backend, onProgress?: LoadProgress): ModelWeights {
+export function loadWeights(
+  file: GgufFile,
+  cfg: ModelConfig,
+  backend: Backend,
+  onProgress?: LoadProgress,
+): ModelWeights {
   const L = new Loader(file, backend, onProgress);
   const { dim, nHeads, nKvHeads, headDim, ffnDim, vocabSize } = cfg;
   const qDim = nHeads * headDim;

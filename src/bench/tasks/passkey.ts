@@ -54,11 +54,13 @@ function build(key: string, sentences: number, depth: number): string {
 /** Builds a prompt of about `tokens` tokens by searching the number of filler sentences. */
 export function passkeySample(tok: TokenCounter, o: PasskeyOptions): PasskeySample {
   if (!(o.depth >= 0 && o.depth <= 1)) throw new RangeError(`depth must be in [0, 1], got ${o.depth}`);
-  if (!Number.isInteger(o.digits) || o.digits < 1 || o.digits > 1000) throw new RangeError(`digits must be 1..1000, got ${o.digits}`);
+  if (!Number.isInteger(o.digits) || o.digits < 1 || o.digits > 1000)
+    throw new RangeError(`digits must be 1..1000, got ${o.digits}`);
   const key = randomDigits(new Rng(o.seed), o.digits);
   const count = (n: number) => tok.encode(build(key, n, o.depth), { addSpecial: true }).length;
   const base = count(0);
-  if (base > o.tokens) throw new RangeError(`a passkey prompt needs at least ${base} tokens, asked for ${o.tokens}`);
+  if (base > o.tokens)
+    throw new RangeError(`a passkey prompt needs at least ${base} tokens, asked for ${o.tokens}`);
   const perSentence = Math.max(1, (count(50) - base) / 50);
   let n = Math.max(0, Math.round((o.tokens - base) / perSentence));
   // Walk to the sentence count whose length is closest to the target (lengths grow monotonically with n).

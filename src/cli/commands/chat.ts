@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { renderChat } from '../../chat/template.js';
 import type { Model } from '../../model/model.js';
 import { loadFromArgs } from '../load.js';
-import { MODEL_HELP, SAMPLING_HELP, generateOptionsFrom, modelOptions, samplingOptions } from '../options.js';
+import { generateOptionsFrom, MODEL_HELP, modelOptions, SAMPLING_HELP, samplingOptions } from '../options.js';
 import { formatBytes } from '../progress.js';
 
 export const CHAT_HELP = `kvsieve chat [options]
@@ -15,7 +15,11 @@ ${MODEL_HELP}
       --system TEXT       system message
 ${SAMPLING_HELP}`;
 
-function render(model: Model, messages: { role: string; content: string }[], addGenerationPrompt: boolean): string {
+function render(
+  model: Model,
+  messages: { role: string; content: string }[],
+  addGenerationPrompt: boolean,
+): string {
   const t = model.tokenizer;
   return renderChat(model.chatTemplate, messages, {
     addGenerationPrompt,
@@ -25,10 +29,17 @@ function render(model: Model, messages: { role: string; content: string }[], add
 }
 
 export async function chatCommand(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { ...modelOptions, ...samplingOptions, system: { type: 'string' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { ...modelOptions, ...samplingOptions, system: { type: 'string' } },
+  });
   const gen = generateOptionsFrom(values);
   const model = await loadFromArgs(values);
-  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY === true });
+  const rl = createInterface({
+    input: process.stdin,
+    output: process.stdout,
+    terminal: process.stdin.isTTY === true,
+  });
   const initial = values.system ? [{ role: 'system', content: values.system }] : [];
   let messages = [...initial];
   let ctx = model.createContext();

@@ -10,7 +10,11 @@ export async function convertCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { tokenizer: { type: 'string' }, output: { type: 'string', short: 'o' }, name: { type: 'string' } },
+    options: {
+      tokenizer: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+      name: { type: 'string' },
+    },
   });
   if (positionals.length !== 1) throw new UsageError('convert takes one llama2.c checkpoint');
   if (!values.tokenizer) throw new UsageError('--tokenizer is required (the llama2.c tokenizer.bin)');

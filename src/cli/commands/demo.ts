@@ -17,7 +17,12 @@ ${MODEL_HELP}
 export async function demoCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { ...modelOptions, lengths: { type: 'string' }, digits: { type: 'string' }, seed: { type: 'string' } },
+    options: {
+      ...modelOptions,
+      lengths: { type: 'string' },
+      digits: { type: 'string' },
+      seed: { type: 'string' },
+    },
   });
   const lengths = (values.lengths ?? '256,512,1024').split(',').map((s) => {
     const n = Number(s.trim().replace(/k$/i, '000'));
@@ -32,7 +37,9 @@ export async function demoCommand(argv: string[]): Promise<void> {
     process.stdout.write(
       `model ${c.name}: ${c.nLayers} layers, ${c.nHeads} heads / ${c.nKvHeads} KV heads, context ${c.contextLength}, backend ${model.backend.name}\n\n`,
     );
-    process.stdout.write(`${'tokens'.padStart(7)}  ${'passkey'.padEnd(digits + 2)}  ${'answer'.padEnd(digits + 8)}  ok  KV cache    time\n`);
+    process.stdout.write(
+      `${'tokens'.padStart(7)}  ${'passkey'.padEnd(digits + 2)}  ${'answer'.padEnd(digits + 8)}  ok  KV cache    time\n`,
+    );
     for (const [i, len] of lengths.entries()) {
       const s = passkeySample(model.tokenizer, { tokens: len, depth: 0.5, digits, seed: seed + i });
       const ctx = model.createContext();

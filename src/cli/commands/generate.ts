@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { renderChat } from '../../chat/template.js';
 import { UsageError } from '../errors.js';
 import { loadFromArgs } from '../load.js';
-import { MODEL_HELP, SAMPLING_HELP, generateOptionsFrom, modelOptions, samplingOptions } from '../options.js';
+import { generateOptionsFrom, MODEL_HELP, modelOptions, SAMPLING_HELP, samplingOptions } from '../options.js';
 import { ProgressBar } from '../progress.js';
 
 export const GENERATE_HELP = `kvsieve generate [options] [PROMPT]
@@ -31,12 +31,16 @@ export async function generateCommand(argv: string[]): Promise<void> {
     },
   });
   let prompt = values.file !== undefined ? readFileSync(values.file, 'utf8') : positionals.join(' ');
-  if (values.file === undefined && positionals.length === 0) throw new UsageError('give a prompt (or --file FILE)');
+  if (values.file === undefined && positionals.length === 0)
+    throw new UsageError('give a prompt (or --file FILE)');
   const gen = generateOptionsFrom(values);
   const model = await loadFromArgs(values);
   try {
     if (values.chat) {
-      const messages = [...(values.system ? [{ role: 'system', content: values.system }] : []), { role: 'user', content: prompt }];
+      const messages = [
+        ...(values.system ? [{ role: 'system', content: values.system }] : []),
+        { role: 'user', content: prompt },
+      ];
       prompt = renderChat(model.chatTemplate, messages, {
         addGenerationPrompt: true,
         bosToken: model.tokenizer.bos !== undefined ? model.tokenizer.tokenToPiece(model.tokenizer.bos) : '',

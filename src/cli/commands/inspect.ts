@@ -49,7 +49,12 @@ export async function inspectCommand(argv: string[]): Promise<void> {
         path: file.path,
         version: file.version,
         metadata: Object.fromEntries(file.metadata),
-        tensors: file.tensors.map((t) => ({ name: t.name, type: ggmlTypeName(t.type), dims: t.dims, bytes: t.bytes })),
+        tensors: file.tensors.map((t) => ({
+          name: t.name,
+          type: ggmlTypeName(t.type),
+          dims: t.dims,
+          bytes: t.bytes,
+        })),
         memory,
         runnable: cfgError === undefined,
         problem: cfgError,
@@ -57,15 +62,26 @@ export async function inspectCommand(argv: string[]): Promise<void> {
       process.stdout.write(`${JSON.stringify(out, replacer, 2)}\n`);
       return;
     }
-    const lines = [`${file.path}: GGUF v${file.version}, ${file.tensors.length} tensors, ${formatBytes(file.size)}`, '', 'metadata:'];
+    const lines = [
+      `${file.path}: GGUF v${file.version}, ${file.tensors.length} tensors, ${formatBytes(file.size)}`,
+      '',
+      'metadata:',
+    ];
     for (const kv of file.kv) lines.push(`  ${kv.key} = ${show(kv.value)}`);
     const byType = new Map<string, number>();
-    for (const t of file.tensors) byType.set(ggmlTypeName(t.type), (byType.get(ggmlTypeName(t.type)) ?? 0) + t.bytes);
-    lines.push('', `tensor types: ${[...byType].map(([k, v]) => `${k} ${formatBytes(v)}`).join(', ') || 'none'}`);
+    for (const t of file.tensors)
+      byType.set(ggmlTypeName(t.type), (byType.get(ggmlTypeName(t.type)) ?? 0) + t.bytes);
+    lines.push(
+      '',
+      `tensor types: ${[...byType].map(([k, v]) => `${k} ${formatBytes(v)}`).join(', ') || 'none'}`,
+    );
     if (values.tensors) {
       lines.push('', 'tensors:');
       for (const t of file.tensors) {
-        lines.push(`  ${t.name.padEnd(32)} ${ggmlTypeName(t.type).padEnd(6)} [${t.dims.join(', ')}]`.padEnd(64) + formatBytes(t.bytes));
+        lines.push(
+          `  ${t.name.padEnd(32)} ${ggmlTypeName(t.type).padEnd(6)} [${t.dims.join(', ')}]`.padEnd(64) +
+            formatBytes(t.bytes),
+        );
       }
     }
     lines.push('');

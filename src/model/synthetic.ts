@@ -1,0 +1,166 @@
+// Writes GGUF models with seeded random weights in real architectures' shapes. Tests use them to check the
+// kernels and the forward pass against each other and against llama.cpp; benchmarks use them at the shapes
+// of real models (SmolLM2-135M, Qwen2.5-0.5B), since no weights can be downloaded here.
+
+import { Rng } from '../generate/sampler.js';
+import { quantize } from '../gguf/quants.js';
+import { GgmlType, type GgufKv, GgufValueType } from '../gguf/types.js';
+import { writeGguf } from '../gguf/writer.js';
+import type { Architecture } from './config.js';
+
+export interface SyntheticModelSpec {
+  arch: Architecture;
+  dim: number;
+  nLayers: number;
+  nHeads: number;
+  nKvHeads: number;
+  /** Defaults to dim / nHeads. */
+  headDim?: number;
+  ffnDim: number;
+  vocabSize: number;
+  contextLength: number;
+  /** Storage type of the 2-D weights (norms stay F32). A mix like Q4_K_M is given as `mixed`. */
+  type: GgmlType;
+  /** Per-tensor overrides, e.g. Q4_K_M puts Q6_K on attn_v / ffn_down / output. Keyed by tensor-name suffix. */
+  mixed?: Record<string, GgmlType>;
+  tiedOutput: boolean;
+  ropeBase?: number;
+  seed: number;
+}
+
+/** A SentencePiece-style vocabulary: <unk> <s> </s>, the 256 byte tokens, then made-up pieces. */
+export function syntheticVocab(size: number): { tokens: string[]; scores: number[]; types: number[] } {
+  if (size < 260) throw new RangeError(`a synthetic vocabulary needs at least 260 tokens, got ${size}`);
+  const tokens = ['<unk>', '<s>', '</s>'];
+  const types = [2, 3, 3];
+  for (let b = 0; b < 256; b++) {
+    tokens.push(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
+    types.push(6);
+  }
+  const letters = 'abcdefghijklmnopqrstuvwxyz';
+  for (let i = 0; tokens.length < size; i++) {
+    // Single letters first (so ordinary text tokenises without bytes), then two- and three-letter pieces.
+    let piece = '';
+    let n = i;
+    do {
+      piece += letters[n % 26];
+      n = Math.floor(n / 26);
+    } while (n > 0);
+    tokens.push(i % 2 === 0 ? `\u2581${piece}` : piece);
+    types.push(1);
+  }
+  return { tokens, scores: tokens.map((_, i) => -i), types };
+}
+
+// Small embeddings keep the residual stream from being dominated by the current token (which makes random
+// models repeat it forever); a larger output head makes logits peaked enough that greedy decoding is stable
+// under float reordering. Measured on 2-layer models: 35+ distinct tokens in 64 greedy steps (untied head).
+const EMBED_STD = 0.1;
+const OUTPUT_STD = 0.5;
+
+function gaussian(rng: Rng): number {
+  const u = Math.max(rng.next(), 1e-12);
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng.next());
+}
+
+export function writeSyntheticModel(path: string, s: SyntheticModelSpec): void {
+  const rng = new Rng(s.seed);
+  const headDim = s.headDim ?? s.dim / s.nHeads;
+  const qDim = s.nHeads * headDim;
+  const kvDim = s.nKvHeads * headDim;
+  const tensors: { name: string; dims: number[]; type: GgmlType; data: Uint8Array }[] = [];
+  const typeFor = (name: string, cols: number): GgmlType => {
+    const override = Object.entries(s.mixed ?? {}).find(([suffix]) => name.endsWith(suffix));
+    const t = override ? override[1] : s.type;
+    // Block types need whole blocks per row; fall back like llama.cpp's quantizer does.
+    const block =
+      t === GgmlType.Q4_K || t === GgmlType.Q5_K || t === GgmlType.Q6_K
+        ? 256
+        : t === GgmlType.F32 || t === GgmlType.F16 || t === GgmlType.BF16
+          ? 1
+          : 32;
+    if (cols % block === 0) return t;
+    return cols % 32 === 0 ? GgmlType.Q8_0 : GgmlType.F32;
+  };
+  const matrix = (name: string, rows: number, cols: number, std: number) => {
+    const v = new Float32Array(rows * cols);
+    for (let i = 0; i < v.length; i++) v[i] = gaussian(rng) * std;
+    const type = typeFor(name, cols);
+    tensors.push({ name, dims: [cols, rows], type, data: quantize(type, v) });
+  };
+  const vector = (name: string, n: number, mean: number, std: number) => {
+    const v = new Float32Array(n);
+    for (let i = 0; i < n; i++) v[i] = mean + gaussian(rng) * std;
+    tensors.push({ name, dims: [n], type: GgmlType.F32, data: new Uint8Array(v.buffer) });
+  };
+  matrix('token_embd.weight', s.vocabSize, s.dim, EMBED_STD);
+  for (let l = 0; l < s.nLayers; l++) {
+    const p = `blk.${l}.`;
+    vector(`${p}attn_norm.weight`, s.dim, 1, 0.1);
+    matrix(`${p}attn_q.weight`, qDim, s.dim, 1 / Math.sqrt(s.dim));
+    matrix(`${p}attn_k.weight`, kvDim, s.dim, 1 / Math.sqrt(s.dim));
+    matrix(`${p}attn_v.weight`, kvDim, s.dim, 1 / Math.sqrt(s.dim));
+    if (s.arch === 'qwen2') {
+      vector(`${p}attn_q.bias`, qDim, 0, 0.1);
+      vector(`${p}attn_k.bias`, kvDim, 0, 0.1);
+      vector(`${p}attn_v.bias`, kvDim, 0, 0.1);
+    }
+    if (s.arch === 'qwen3') {
+      vector(`${p}attn_q_norm.weight`, headDim, 1, 0.1);
+      vector(`${p}attn_k_norm.weight`, headDim, 1, 0.1);
+    }
+    matrix(`${p}attn_output.weight`, s.dim, qDim, 1 / Math.sqrt(qDim));
+    vector(`${p}ffn_norm.weight`, s.dim, 1, 0.1);
+    matrix(`${p}ffn_gate.weight`, s.ffnDim, s.dim, 1 / Math.sqrt(s.dim));
+    matrix(`${p}ffn_up.weight`, s.ffnDim, s.dim, 1 / Math.sqrt(s.dim));
+    matrix(`${p}ffn_down.weight`, s.dim, s.ffnDim, 1 / Math.sqrt(s.ffnDim));
+  }
+  vector('output_norm.weight', s.dim, 1, 0.1);
+  if (!s.tiedOutput) matrix('output.weight', s.vocabSize, s.dim, OUTPUT_STD);
+
+  const a = s.arch;
+  const u32 = (key: string, value: number): GgufKv => ({ key, type: GgufValueType.UINT32, value });
+  const f32 = (key: string, value: number): GgufKv => ({ key, type: GgufValueType.FLOAT32, value });
+  const str = (key: string, value: string): GgufKv => ({ key, type: GgufValueType.STRING, value });
+  const vocab = syntheticVocab(s.vocabSize);
+  const kv: GgufKv[] = [
+    str('general.architecture', a),
+    str('general.name', `synthetic-${a}`),
+    u32(`${a}.context_length`, s.contextLength),
+    u32(`${a}.embedding_length`, s.dim),
+    u32(`${a}.block_count`, s.nLayers),
+    u32(`${a}.feed_forward_length`, s.ffnDim),
+    u32(`${a}.attention.head_count`, s.nHeads),
+    u32(`${a}.attention.head_count_kv`, s.nKvHeads),
+    u32(`${a}.attention.key_length`, headDim),
+    u32(`${a}.attention.value_length`, headDim),
+    f32(`${a}.attention.layer_norm_rms_epsilon`, 1e-6),
+    f32(`${a}.rope.freq_base`, s.ropeBase ?? 10000),
+    u32(`${a}.rope.dimension_count`, headDim),
+    str('tokenizer.ggml.model', 'llama'),
+    str('tokenizer.ggml.pre', 'default'),
+    {
+      key: 'tokenizer.ggml.tokens',
+      type: GgufValueType.ARRAY,
+      arrayType: GgufValueType.STRING,
+      value: vocab.tokens,
+    },
+    {
+      key: 'tokenizer.ggml.scores',
+      type: GgufValueType.ARRAY,
+      arrayType: GgufValueType.FLOAT32,
+      value: vocab.scores,
+    },
+    {
+      key: 'tokenizer.ggml.token_type',
+      type: GgufValueType.ARRAY,
+      arrayType: GgufValueType.INT32,
+      value: vocab.types,
+    },
+    u32('tokenizer.ggml.unknown_token_id', 0),
+    u32('tokenizer.ggml.bos_token_id', 1),
+    u32('tokenizer.ggml.eos_token_id', 2),
+    { key: 'tokenizer.ggml.add_bos_token', type: GgufValueType.BOOL, value: true },
+  ];
+  writeGguf(path, { kv, tensors });
+}
