@@ -1,7 +1,7 @@
 // Malformed and hostile GGUF files: each must be refused with a GgufError whose message names the problem,
 // quickly and without allocating for counts the file cannot back.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { test } from 'node:test';
 import { openGguf } from '../../src/gguf/reader.js';
 import { GgmlType, GgufError, GgufValueType } from '../../src/gguf/types.js';
@@ -209,4 +209,25 @@ test('a missing file is a GgufError', () => {
     () => openGguf(tmpPath('does-not-exist.gguf')),
     (e) => e instanceof GgufError && /cannot open/.test(e.message),
   );
+});
+
+test('tensor offsets beyond 4 GiB are read at the right place (sparse file)', (t) => {
+  if (process.platform !== 'linux') {
+    t.skip('needs sparse files');
+    return;
+  }
+  const far = 5 * 2 ** 30; // past 2^32: offsets must not be truncated to 32 bits anywhere
+  const head = new Raw().header(1, 0).tensorInfo('far', [8], GgmlType.F32, far).align().build();
+  const path = tmpPath('sparse.gguf');
+  writeFileSync(path, head);
+  truncateSync(path, head.length + far + 32); // a hole, not 5 GiB of disk
+  const fd = openSync(path, 'r+');
+  writeSync(fd, Uint8Array.of(1, 2, 3), 0, 3, head.length + far + 29);
+  closeSync(fd);
+  const f = openGguf(path);
+  const data = f.readTensor(f.tensor('far')!);
+  assert.deepEqual([...data.subarray(28)], [0, 1, 2, 3]);
+  f.close();
+  truncateSync(path, head.length + far + 31); // one byte short
+  assert.throws(() => openGguf(path), /runs past the end of the file/);
 });
