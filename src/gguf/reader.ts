@@ -4,6 +4,11 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import {
   BLOCK_LAYOUT,
+  GGML_MAX_DIMS,
+  GGML_MAX_NAME_BYTES,
+  GGUF_DEFAULT_ALIGNMENT,
+  GGUF_MAGIC,
+  GGUF_MAX_ALIGNMENT,
   GgmlType,
   GgufError,
   type GgufKv,
@@ -14,13 +19,8 @@ import {
   ggmlTypeName,
 } from './types.js';
 
-const GGUF_MAGIC = 0x46554747; // "GGUF" little-endian
 const HEADER_BYTES = 24; // magic, version, tensor count, kv count
-const MAX_DIMS = 4; // GGML_MAX_DIMS
-const MAX_NAME_BYTES = 63; // GGML_MAX_NAME (64) including the terminating NUL
 const MAX_STRING_BYTES = 1 << 28;
-const DEFAULT_ALIGNMENT = 32;
-const MAX_ALIGNMENT = 1 << 16;
 // No supported type packs more than 256 elements into 84 bytes (Q2_K), so a tensor whose element count exceeds
 // 4× the file size cannot fit; checking this while multiplying dims keeps the product a small exact integer.
 const MAX_ELEMENTS_PER_BYTE = 4;
@@ -269,7 +269,7 @@ function parse(fd: number, path: string): GgufFile {
     metadata.set(entry.key, entry.value);
   }
 
-  let alignment = DEFAULT_ALIGNMENT;
+  let alignment = GGUF_DEFAULT_ALIGNMENT;
   const alignKv = kv.find((e) => e.key === 'general.alignment');
   if (alignKv) {
     const a = alignKv.value;
@@ -279,9 +279,9 @@ function parse(fd: number, path: string): GgufFile {
       typeof a !== 'number' ||
       a <= 0 ||
       a & (a - 1) ||
-      a > MAX_ALIGNMENT
+      a > GGUF_MAX_ALIGNMENT
     ) {
-      c.fail(`general.alignment must be a UINT32 power of two up to ${MAX_ALIGNMENT}, got ${String(a)}`);
+      c.fail(`general.alignment must be a UINT32 power of two up to ${GGUF_MAX_ALIGNMENT}, got ${String(a)}`);
     }
     alignment = a;
   }
@@ -289,11 +289,11 @@ function parse(fd: number, path: string): GgufFile {
   const tensors: GgufTensorInfo[] = [];
   const byName = new Map<string, GgufTensorInfo>();
   for (let i = 0; i < nTensors; i++) {
-    const name = c.string(`name of tensor ${i}`, MAX_NAME_BYTES);
+    const name = c.string(`name of tensor ${i}`, GGML_MAX_NAME_BYTES);
     if (byName.has(name)) c.fail(`duplicate tensor name "${name}"`);
     const nDims = c.u32();
-    if (nDims < 1 || nDims > MAX_DIMS)
-      c.fail(`tensor "${name}" has ${nDims} dimensions (1..${MAX_DIMS} allowed)`);
+    if (nDims < 1 || nDims > GGML_MAX_DIMS)
+      c.fail(`tensor "${name}" has ${nDims} dimensions (1..${GGML_MAX_DIMS} allowed)`);
     const dims: number[] = [];
     let elements = 1;
     for (let d = 0; d < nDims; d++) {

@@ -1,5 +1,16 @@
 // GGUF container types (ggml's gguf.h, format versions 2 and 3).
 
+/** "GGUF" read as a little-endian u32. */
+export const GGUF_MAGIC = 0x46554747;
+/** Data alignment when general.alignment is absent (GGUF_DEFAULT_ALIGNMENT). */
+export const GGUF_DEFAULT_ALIGNMENT = 32;
+/** Our cap on general.alignment (ggml only requires a power of two); reader and writer agree on it. */
+export const GGUF_MAX_ALIGNMENT = 1 << 16;
+/** GGML_MAX_DIMS. */
+export const GGML_MAX_DIMS = 4;
+/** GGML_MAX_NAME (64) less the terminating NUL: gguf.cpp refuses longer tensor names. */
+export const GGML_MAX_NAME_BYTES = 63;
+
 /** Tensor element types, numbered as in ggml.h. */
 export enum GgmlType {
   F32 = 0,

@@ -6,6 +6,11 @@ import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { checkKv } from './kv.js';
 import {
   BLOCK_LAYOUT,
+  GGML_MAX_DIMS,
+  GGML_MAX_NAME_BYTES,
+  GGUF_DEFAULT_ALIGNMENT,
+  GGUF_MAGIC,
+  GGUF_MAX_ALIGNMENT,
   type GgmlType,
   GgufError,
   type GgufKv,
@@ -32,10 +37,6 @@ export interface GgufFileSpec {
   version?: 2 | 3;
 }
 
-const GGUF_MAGIC = 0x46554747; // "GGUF" little-endian
-const DEFAULT_ALIGNMENT = 32;
-const MAX_DIMS = 4;
-const MAX_NAME_BYTES = 63; // GGML_MAX_NAME (64) including the terminating NUL
 const WRITE_CHUNK = 1 << 30; // writeSync takes at most 2^31-1 bytes per call
 
 /**
@@ -175,7 +176,7 @@ function writeKv(out: ByteSink, e: GgufKv): void {
 }
 
 function isPowerOfTwo(a: number): boolean {
-  return Number.isInteger(a) && a > 0 && a <= 2 ** 31 && (a & (a - 1)) === 0;
+  return Number.isInteger(a) && a > 0 && a <= GGUF_MAX_ALIGNMENT && (a & (a - 1)) === 0;
 }
 
 /** Picks the alignment and returns the kv list to write (general.alignment added when not the default). */
@@ -184,16 +185,20 @@ function resolveAlignment(spec: GgufFileSpec): { alignment: number; kv: GgufKv[]
   if (entry) {
     const a = entry.value;
     if (entry.type !== GgufValueType.UINT32 || typeof a !== 'number' || !isPowerOfTwo(a)) {
-      throw new GgufError(`general.alignment must be a UINT32 power of two, got ${String(a)}`);
+      throw new GgufError(
+        `general.alignment must be a UINT32 power of two up to ${GGUF_MAX_ALIGNMENT}, got ${String(a)}`,
+      );
     }
     if (spec.alignment !== undefined && spec.alignment !== a) {
       throw new GgufError(`alignment ${spec.alignment} contradicts general.alignment ${a}`);
     }
     return { alignment: a, kv: spec.kv };
   }
-  const alignment = spec.alignment ?? DEFAULT_ALIGNMENT;
-  if (!isPowerOfTwo(alignment)) throw new GgufError(`alignment must be a power of two, got ${alignment}`);
-  if (alignment === DEFAULT_ALIGNMENT) return { alignment, kv: spec.kv };
+  const alignment = spec.alignment ?? GGUF_DEFAULT_ALIGNMENT;
+  if (!isPowerOfTwo(alignment)) {
+    throw new GgufError(`alignment must be a power of two up to ${GGUF_MAX_ALIGNMENT}, got ${alignment}`);
+  }
+  if (alignment === GGUF_DEFAULT_ALIGNMENT) return { alignment, kv: spec.kv };
   // Readers assume 32 unless told otherwise, so any other alignment must be recorded.
   const kv: GgufKv = { key: 'general.alignment', type: GgufValueType.UINT32, value: alignment };
   return { alignment, kv: [...spec.kv, kv] };
@@ -205,11 +210,12 @@ function checkTensor(t: GgufTensorData): number {
     throw new GgufError(`tensor "${t.name}": ${why}`);
   };
   if (typeof t.name !== 'string' || t.name.length === 0) bad('empty name');
-  if (Buffer.byteLength(t.name, 'utf8') > MAX_NAME_BYTES) bad(`name longer than ${MAX_NAME_BYTES} bytes`);
+  if (Buffer.byteLength(t.name, 'utf8') > GGML_MAX_NAME_BYTES)
+    bad(`name longer than ${GGML_MAX_NAME_BYTES} bytes`);
   const layout = BLOCK_LAYOUT[t.type];
   if (!layout) return bad(`unsupported type ${ggmlTypeName(t.type)}`);
-  if (t.dims.length < 1 || t.dims.length > MAX_DIMS)
-    bad(`${t.dims.length} dimensions (1..${MAX_DIMS} allowed)`);
+  if (t.dims.length < 1 || t.dims.length > GGML_MAX_DIMS)
+    bad(`${t.dims.length} dimensions (1..${GGML_MAX_DIMS} allowed)`);
   let elements = 1;
   for (const d of t.dims) {
     if (!Number.isSafeInteger(d) || d < 1) bad(`dimension ${d} is not a positive integer`);
@@ -282,17 +288,17 @@ export function writeGguf(path: string, file: GgufFileSpec): void {
   const { header, alignment } = plan(file);
   const zeros = new Uint8Array(alignment);
   const fd = openSync(path, 'w');
+  let complete = false;
   try {
     writeAll(fd, header);
     for (const t of file.tensors) {
       writeAll(fd, t.data);
       writeAll(fd, zeros.subarray(0, padding(t.data.length, alignment)));
     }
+    complete = true;
+  } finally {
     closeSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    unlinkSync(path);
-    throw e;
+    if (!complete) unlinkSync(path);
   }
 }
 

@@ -1,5 +1,7 @@
 // The 256-element K-quant super-blocks (ggml-common.h, QK_K = 256) and reference quantizers following
-// ggml-quants.c's quantize_row_q4_K_ref / quantize_row_q5_K_ref / quantize_row_q6_K_ref.
+// ggml-quants.c's quantize_row_q4_K_ref / quantize_row_q5_K_ref / quantize_row_q6_K_ref. Their arithmetic is
+// rounded to f32 in the C order (here and in k-search.ts), which reproduces llama.cpp's blocks bit for bit
+// (test/gguf/quant-reference.test.ts compares against llama.cpp's own output).
 //   Q4_K (144 B): d f16 @0, dmin f16 @2, scales[12] @4, qs[128] @16
 //   Q5_K (176 B): d @0, dmin @2, scales[12] @4, qh[32] @16, qs[128] @48
 //   Q6_K (210 B): ql[128] @0, qh[64] @128, scales[16] int8 @192, d f16 @208
