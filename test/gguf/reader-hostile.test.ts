@@ -76,7 +76,7 @@ function tmpFileAt(path: string, bytes: Uint8Array): string {
 
 test('wrong magic, tiny files and unsupported versions', () => {
   assertRejected(new Uint8Array(0), /too small to be GGUF \(0 bytes\)/, 'empty');
-  assertRejected(Buffer.from('GGML' + '\0'.repeat(40)), /bad magic "GGML"/, 'ggml magic');
+  assertRejected(Buffer.from(`GGML${'\0'.repeat(40)}`), /bad magic "GGML"/, 'ggml magic');
   assertRejected(Buffer.from('GGUF\x03\0'), /truncated: a GGUF header needs 24 bytes/, 'short header');
   assertRejected(new Raw().header(0, 0, 1).build(), /unsupported GGUF version 1\b/, 'v1');
   assertRejected(new Raw().header(0, 0, 4).build(), /unsupported GGUF version 4\b/, 'v4');
