@@ -4,7 +4,7 @@
 
 import { Rng } from '../generate/sampler.js';
 import { quantize } from '../gguf/quants.js';
-import { GgmlType, type GgufKv, GgufValueType } from '../gguf/types.js';
+import { BLOCK_LAYOUT, GgmlType, type GgufKv, GgufValueType } from '../gguf/types.js';
 import { writeGguf } from '../gguf/writer.js';
 import type { Architecture } from './config.js';
 
@@ -58,6 +58,12 @@ export function syntheticVocab(size: number): { tokens: string[]; scores: number
 const EMBED_STD = 0.1;
 const OUTPUT_STD = 0.5;
 
+const K_FALLBACK: Partial<Record<GgmlType, GgmlType>> = {
+  [GgmlType.Q4_K]: GgmlType.Q5_0,
+  [GgmlType.Q5_K]: GgmlType.Q5_1,
+  [GgmlType.Q6_K]: GgmlType.Q8_0,
+};
+
 function gaussian(rng: Rng): number {
   const u = Math.max(rng.next(), 1e-12);
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng.next());
@@ -72,15 +78,11 @@ export function writeSyntheticModel(path: string, s: SyntheticModelSpec): void {
   const typeFor = (name: string, cols: number): GgmlType => {
     const override = Object.entries(s.mixed ?? {}).find(([suffix]) => name.endsWith(suffix));
     const t = override ? override[1] : s.type;
-    // Block types need whole blocks per row; fall back like llama.cpp's quantizer does.
-    const block =
-      t === GgmlType.Q4_K || t === GgmlType.Q5_K || t === GgmlType.Q6_K
-        ? 256
-        : t === GgmlType.F32 || t === GgmlType.F16 || t === GgmlType.BF16
-          ? 1
-          : 32;
+    const block = BLOCK_LAYOUT[t]?.elements ?? 1;
     if (cols % block === 0) return t;
-    return cols % 32 === 0 ? GgmlType.Q8_0 : GgmlType.F32;
+    // Rows that are not whole blocks fall back the way llama.cpp's quantizer does.
+    const fallback = K_FALLBACK[t];
+    return fallback !== undefined && cols % 32 === 0 ? fallback : GgmlType.F32;
   };
   const matrix = (name: string, rows: number, cols: number, std: number) => {
     const v = new Float32Array(rows * cols);

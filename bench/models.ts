@@ -1,0 +1,64 @@
+// Real model shapes for benchmarks, written once with random weights (no weights can be downloaded here).
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { GgmlType } from '../src/gguf/types.js';
+import { type SyntheticModelSpec, writeSyntheticModel } from '../src/model/synthetic.js';
+
+export const BENCH_DIR = process.env.KVSIEVE_BENCH_DIR ?? join(process.cwd(), '.bench-out');
+
+const SHAPES = {
+  // HuggingFaceTB/SmolLM2-135M config.json
+  'smollm2-135m': {
+    arch: 'llama',
+    dim: 576,
+    nLayers: 30,
+    nHeads: 9,
+    nKvHeads: 3,
+    ffnDim: 1536,
+    vocabSize: 49152,
+    contextLength: 8192,
+    tiedOutput: true,
+    ropeBase: 100000,
+  },
+  // Qwen/Qwen2.5-0.5B config.json
+  'qwen2.5-0.5b': {
+    arch: 'qwen2',
+    dim: 896,
+    nLayers: 24,
+    nHeads: 14,
+    nKvHeads: 2,
+    ffnDim: 4864,
+    vocabSize: 151936,
+    contextLength: 32768,
+    tiedOutput: true,
+    ropeBase: 1000000,
+  },
+} satisfies Record<string, Omit<SyntheticModelSpec, 'type' | 'seed'>>;
+
+export type ShapeName = keyof typeof SHAPES;
+export const SHAPE_NAMES = Object.keys(SHAPES) as ShapeName[];
+
+// llama.cpp's Q4_K_M: Q4_K everywhere, Q6_K for attn_v, ffn_down and the output head; rows that are not
+// whole 256-blocks fall back (Q4_K → Q5_0, Q6_K → Q8_0), as llama.cpp's quantizer does.
+const QUANTS = {
+  Q8_0: { type: GgmlType.Q8_0 },
+  Q4_K_M: {
+    type: GgmlType.Q4_K,
+    mixed: { 'attn_v.weight': GgmlType.Q6_K, 'ffn_down.weight': GgmlType.Q6_K },
+  },
+} as const;
+export type QuantName = keyof typeof QUANTS;
+export const QUANT_NAMES = Object.keys(QUANTS) as QuantName[];
+
+/** Path of the random-weight GGUF for a shape and quantisation, writing it first if needed. */
+export function benchModel(shape: ShapeName, quant: QuantName): string {
+  mkdirSync(BENCH_DIR, { recursive: true });
+  const path = join(BENCH_DIR, `${shape}-${quant}.gguf`);
+  if (!existsSync(path)) {
+    const q = QUANTS[quant];
+    process.stderr.write(`writing ${path} ...\n`);
+    writeSyntheticModel(`${path}.tmp`, { ...SHAPES[shape], ...q, seed: 1 });
+    renameSync(`${path}.tmp`, path);
+  }
+  return path;
+}

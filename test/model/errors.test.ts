@@ -1,0 +1,141 @@
+// A model file that is well-formed GGUF but not a model we can run, and bad options, each give an error
+// naming the problem (never a crash, a hang or garbage).
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { openGguf } from '../../src/gguf/reader.js';
+import { GgmlType, type GgufKv, GgufValueType } from '../../src/gguf/types.js';
+import { type GgufTensorData, writeGguf } from '../../src/gguf/writer.js';
+import { Model } from '../../src/model/model.js';
+import { writeSyntheticModel } from '../../src/model/synthetic.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const dir = tempDir();
+const base = join(dir, 'base.gguf');
+writeSyntheticModel(base, {
+  arch: 'llama',
+  dim: 64,
+  nLayers: 1,
+  nHeads: 4,
+  nKvHeads: 2,
+  ffnDim: 128,
+  vocabSize: 300,
+  contextLength: 64,
+  type: GgmlType.F32,
+  tiedOutput: true,
+  seed: 1,
+});
+
+/** Copies `base` with edits to its metadata and tensors. */
+function variant(
+  name: string,
+  edit: { kv?: (kv: GgufKv[]) => GgufKv[]; tensors?: (t: GgufTensorData[]) => GgufTensorData[] },
+): string {
+  const f = openGguf(base);
+  let kv = [...f.kv];
+  let tensors: GgufTensorData[] = f.tensors.map((t) => ({
+    name: t.name,
+    dims: t.dims,
+    type: t.type,
+    data: f.readTensor(t),
+  }));
+  f.close();
+  if (edit.kv) kv = edit.kv(kv);
+  if (edit.tensors) tensors = edit.tensors(tensors);
+  const path = join(dir, `${name}.gguf`);
+  writeGguf(path, { kv, tensors });
+  return path;
+}
+
+const setKv = (key: string, value: GgufKv) => (kv: GgufKv[]) => kv.map((e) => (e.key === key ? value : e));
+
+async function loadFails(path: string, pattern: RegExp, opts = {}): Promise<void> {
+  await assert.rejects(Model.load(path, { backend: 'ref', ...opts }), (e: Error) => {
+    assert.match(e.message, pattern);
+    return true;
+  });
+}
+
+test('unsupported architecture is named', async () => {
+  const p = variant('arch', {
+    kv: setKv('general.architecture', {
+      key: 'general.architecture',
+      type: GgufValueType.STRING,
+      value: 'rwkv6',
+    }),
+  });
+  await loadFails(p, /unsupported architecture "rwkv6"/);
+});
+
+test('a missing tensor is named', async () => {
+  const p = variant('missing', { tensors: (t) => t.filter((x) => x.name !== 'blk.0.ffn_up.weight') });
+  await loadFails(p, /missing tensor "blk\.0\.ffn_up\.weight"/);
+});
+
+test('a tensor of the wrong shape is named with both shapes', async () => {
+  const p = variant('shape', {
+    tensors: (t) => t.map((x) => (x.name === 'blk.0.attn_k.weight' ? { ...x, dims: [32, 64] } : x)),
+  });
+  await loadFails(p, /tensor "blk\.0\.attn_k\.weight" has shape \[32,64\], expected \[64,32\]/);
+});
+
+test('heads that do not divide into KV groups are rejected', async () => {
+  const p = variant('gqa', {
+    kv: setKv('llama.attention.head_count_kv', {
+      key: 'llama.attention.head_count_kv',
+      type: GgufValueType.UINT32,
+      value: 3,
+    }),
+  });
+  await loadFails(p, /head_count 4 is not a multiple of head_count_kv 3/);
+});
+
+test('absurd sizes in metadata are rejected', async () => {
+  const p = variant('huge', {
+    kv: setKv('llama.block_count', { key: 'llama.block_count', type: GgufValueType.UINT32, value: 4e9 }),
+  });
+  await loadFails(p, /llama\.block_count.*not a sane size/);
+});
+
+test('a vocabulary that does not match the embedding is rejected', async () => {
+  const p = variant('vocab', {
+    kv: (kv) =>
+      kv
+        .map((e) =>
+          e.key === 'tokenizer.ggml.tokens' ? { ...e, value: (e.value as string[]).slice(0, 299) } : e,
+        )
+        .map((e) =>
+          e.key === 'tokenizer.ggml.scores' || e.key === 'tokenizer.ggml.token_type'
+            ? { ...e, value: (e.value as number[]).slice(0, 299) }
+            : e,
+        ),
+  });
+  await loadFails(p, /299/);
+});
+
+test('bad load options are rejected by name', async () => {
+  await loadFails(base, /threads must be 1\.\.256/, { threads: 0 });
+  await loadFails(base, /batchSize must be 1\.\.8192/, { batchSize: -1 });
+  await loadFails(base, /unknown backend "cuda"/, { backend: 'cuda' });
+});
+
+test('prompts beyond the context, bad sampling options and bad token ids are errors', async () => {
+  const model = await Model.load(base, { backend: 'ref' });
+  try {
+    const ctx = model.createContext();
+    await assert.rejects(
+      ctx.complete(new Array(65).fill(5)),
+      /65 tokens after 0 exceed the context size of 64 tokens/,
+    );
+    await assert.rejects(ctx.complete([1, 5], { temperature: -1 }), /temperature must be >= 0/);
+    await assert.rejects(ctx.complete([1, 5], { topP: 2 }), /topP must be in \(0, 1\]/);
+    await assert.rejects(ctx.complete([1, 5], { maxTokens: -3 }), /maxTokens must be >= 0/);
+    await assert.rejects(ctx.complete([1, 100000]), /token id 100000 outside vocabulary/);
+    assert.throws(
+      () => model.createContext({ contextSize: 0 }),
+      /contextSize must be a positive whole number/,
+    );
+  } finally {
+    await model.close();
+  }
+});
