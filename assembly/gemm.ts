@@ -2,9 +2,10 @@
 // once into the calling thread's scratch, then every tile of four tokens walks those rows with the four
 // accumulators in registers, so each decoded weight vector is loaded once per four tokens.
 import { decodeRow } from './decode';
-import { actStride } from './quant';
+import { gemvKind, gemvRows } from './gemv';
+import { ACT32, actStride } from './quant';
 import { dot16s, dot16u, dot32u, hsum, madd } from './simd';
-import { decodedStride, F32, FAM_F, FAM_G16, FAM_G32, FAM_S32, family } from './types';
+import { decodedStride, F32, FAM_F, FAM_G16, FAM_G32, FAM_NONE, FAM_S32, family } from './types';
 
 /** One integer group's contribution: dot of the block's bytes, scaled by weight × activation scales. */
 // @ts-ignore: decorator
@@ -158,9 +159,17 @@ function tile1S32(row: usize, cols: i32, a: usize, out: usize): void {
   intTile1(FAM_S32, row, cols, a, out);
 }
 
+/** Activation layout matmulRows expects for `type` and `nTokens`: ACT32, ACT256, or -1 (f32 input). */
+export function actKind(type: i32, nTokens: i32): i32 {
+  const fam = family(type);
+  if (fam == FAM_F || fam == FAM_NONE) return -1;
+  const kind = nTokens == 1 ? gemvKind(type) : -1;
+  return kind >= 0 ? kind : ACT32;
+}
+
 /**
- * out f32 `[nTokens][rows]`, rows [r0, r1). `x` is the f32 input (float weights) or the quantized
- * activations (integer weights). `scratch` holds (r1 - r0) decoded rows and belongs to the calling thread.
+ * out f32 `[nTokens][rows]`, rows [r0, r1). `x` is the f32 input (float weights) or the activations
+ * quantized as actKind(type, nTokens). `scratch` holds (r1 - r0) decoded rows and belongs to the calling thread.
  */
 export function matmulRows(
   type: i32,
@@ -175,13 +184,17 @@ export function matmulRows(
   r1: i32,
   scratch: usize,
 ): void {
+  if (nTokens == 1 && gemvKind(type) >= 0) {
+    gemvRows(type, w, rowBytes, cols, x, out, r0, r1);
+    return;
+  }
   const fam = family(type);
   const direct = type == F32;
   const ds = <usize>decodedStride(type, cols);
   if (!direct) {
     for (let r = r0; r < r1; r++) decodeRow(type, w + <usize>r * <usize>rowBytes, cols, scratch + <usize>(r - r0) * ds);
   }
-  const xs = <usize>(fam == FAM_F ? cols * 4 : actStride(cols));
+  const xs = <usize>(fam == FAM_F ? cols * 4 : actStride(ACT32, cols));
   const os = <usize>rows * 4;
   for (let t = 0; t < nTokens; t += 4) {
     const tile = nTokens - t >= 4;

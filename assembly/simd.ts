@@ -57,20 +57,50 @@
   return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1);
 }
 
+// Half → single without touching subnormal floats: an f32 multiply with a subnormal operand takes a
+// microcode assist (~100 cycles), and small f16 scales (Q6_K's d is often below 2^-14) are subnormal.
+// Normal halves rebias the exponent in integers; subnormal ones are an exact integer times 2^-24.
+const HALF_REBIAS: u32 = (127 - 15) << 23;
+const TWO_M24: f32 = 5.9604644775390625e-8;
+
 /** IEEE half to single, exact for normals, subnormals, infinities and NaNs. */
 // @ts-ignore: decorator
 @inline export function f16(h: u32): f32 {
+  // Branch-free (selects): scales of both kinds alternate unpredictably along a row.
   const em = h & 0x7fff;
-  let bits = reinterpret<u32>(reinterpret<f32>(em << 13) * reinterpret<f32>(0x77800000));
-  if (em >= 0x7c00) bits = 0x7f800000 | ((em & 0x3ff) << 13);
-  return reinterpret<f32>(bits | ((h & 0x8000) << 16));
+  const tiny = reinterpret<u32>(<f32>em * TWO_M24);
+  const big = select<u32>(0x7f800000 | ((em & 0x3ff) << 13), (em << 13) + HALF_REBIAS, em >= 0x7c00);
+  return reinterpret<f32>(select<u32>(tiny, big, em < 0x400) | ((h & 0x8000) << 16));
 }
 
-/** Four halves (the low 8 bytes of `h` as u16 lanes, already widened to u32) to four singles. */
+/** Four halves (u16 values in u32 lanes) to four singles; weights hold no infinities or NaNs. */
 // @ts-ignore: decorator
 @inline export function f16x4(h: v128): v128 {
   const em = v128.and(h, i32x4.splat(0x7fff));
-  const mag = f32x4.mul(i32x4.shl(em, 13), f32x4.splat(reinterpret<f32>(0x77800000)));
-  const sign = i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16);
-  return v128.or(mag, sign);
+  const normal = i32x4.add(i32x4.shl(em, 13), i32x4.splat(HALF_REBIAS));
+  const tiny = f32x4.mul(f32x4.convert_i32x4_s(em), f32x4.splat(TWO_M24));
+  const mag = v128.bitselect(tiny, normal, i32x4.lt_s(em, i32x4.splat(0x400)));
+  return v128.or(mag, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
+}
+
+/**
+ * Products of 16 signed activation bytes with 16 weight bytes in 0..127, summed in pairs into i16 lanes
+ * (which pairs is the build's choice; callers only ever sum all lanes). Exact: 2·127·127 < 2^15.
+ */
+// @ts-ignore: decorator
+@inline export function pairs16(x: v128, w: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i16x8.relaxed_dot_i8x16_i7x16_s(x, w);
+  return i16x8.add(i16x8.extmul_low_i8x16_s(x, w), i16x8.extmul_high_i8x16_s(x, w));
+}
+
+/** Lane j of an i16x8, broadcast (j is a constant once inlined). */
+// @ts-ignore: decorator
+@inline export function bcast16(v: v128, j: i32): v128 {
+  return i8x16.swizzle(v, i16x8.splat(<i16>(0x0100 + 0x0202 * j)));
+}
+
+/** Lane j of an f32x4, broadcast. */
+// @ts-ignore: decorator
+@inline export function bcast32(v: v128, j: i32): v128 {
+  return i8x16.swizzle(v, i32x4.splat(0x03020100 + 0x04040404 * j));
 }

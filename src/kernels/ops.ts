@@ -17,7 +17,7 @@ export interface KernelExports {
     r1: number,
     scratch: number,
   ): void;
-  quantizeRows(x: number, cols: number, act: number, t0: number, t1: number): void;
+  quantizeRows(kind: number, x: number, cols: number, act: number, t0: number, t1: number): void;
   attention(
     out: number,
     q: number,
@@ -34,7 +34,9 @@ export interface KernelExports {
     i0: number,
     i1: number,
   ): void;
-  actStride(cols: number): number;
+  /** Activation layout for a matmul of `type` over `nTokens` tokens; -1 for f32 input. */
+  actKind(type: number, nTokens: number): number;
+  actStride(kind: number, cols: number): number;
   decodedStride(type: number, cols: number): number;
   family(type: number): number;
 }
@@ -62,9 +64,9 @@ export function runChunk(k: KernelExports, ctl: Control, tid: number, c: number)
       return;
     }
     case Op.Quantize: {
-      const per = u[A + 4];
+      const per = u[A + 5];
       const t0 = c * per;
-      k.quantizeRows(u[A], u[A + 1], u[A + 2], t0, Math.min(u[A + 3], t0 + per));
+      k.quantizeRows(u[A], u[A + 1], u[A + 2], u[A + 3], t0, Math.min(u[A + 4], t0 + per));
       return;
     }
     case Op.Attention: {

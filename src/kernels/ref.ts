@@ -68,7 +68,7 @@ export class RefBackend implements Backend {
         }
         if (a.probs !== undefined) {
           const maxKeys = a.maxKeys ?? head.length;
-          const P = this.heap.f32(a.probs + ((h * nTokens + t) * maxKeys) * 4, head.length);
+          const P = this.heap.f32(a.probs + (h * nTokens + t) * maxKeys * 4, head.length);
           for (let j = 0; j < head.length; j++) P[j] = j < visible ? scores[j] : 0;
         }
       }

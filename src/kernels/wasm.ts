@@ -20,8 +20,6 @@ export interface WasmBackendOptions {
   relaxed?: boolean;
 }
 
-/** Family of float weights in the kernel module (assembly/types.ts); other families are integer. */
-const FAM_F = 0;
 /** Rows decoded per chunk in a prefill: enough to reuse each token tile, small enough for L2. */
 const PREFILL_ROWS = 16;
 /** Quantize activations on all threads above this many values. */
@@ -101,13 +99,14 @@ class WasmBackend implements Backend {
 
   matmul(out: number, w: WeightMatrix, x: number, nTokens: number): void {
     if (nTokens <= 0 || w.rows <= 0) return;
-    const fam = this.k.family(w.type);
-    if (fam < 0) throw new Error(`wasm matmul: unsupported weight type ${ggmlTypeName(w.type)}`);
+    if (!this.supports(w.type))
+      throw new Error(`wasm matmul: unsupported weight type ${ggmlTypeName(w.type)}`);
     const threads = this.pool.threads;
     let input = x;
-    if (fam !== FAM_F) {
-      input = this.act.get(nTokens * this.k.actStride(w.cols));
-      this.quantize(x, w.cols, input, nTokens);
+    const kind = this.k.actKind(w.type, nTokens);
+    if (kind >= 0) {
+      input = this.act.get(nTokens * this.k.actStride(kind, w.cols));
+      this.quantize(kind, x, w.cols, input, nTokens);
     }
     // Decode: a few chunks per thread so a busy core does not hold the op up. Prefill: fixed chunks.
     const per =
@@ -123,15 +122,15 @@ class WasmBackend implements Backend {
     this.pool.run(Math.ceil(w.rows / per));
   }
 
-  private quantize(x: number, cols: number, act: number, nTokens: number): void {
+  private quantize(kind: number, x: number, cols: number, act: number, nTokens: number): void {
     if (nTokens * cols < PARALLEL_QUANT || this.pool.threads === 1) {
-      this.k.quantizeRows(x, cols, act, 0, nTokens);
+      this.k.quantizeRows(kind, x, cols, act, 0, nTokens);
       return;
     }
     const per = Math.ceil(nTokens / (this.pool.threads * 2));
     const c = this.pool.ctl;
     c.i32[OP] = Op.Quantize;
-    c.u32.set([x, cols, act, nTokens, per], A);
+    c.u32.set([kind, x, cols, act, nTokens, per], A);
     this.pool.run(Math.ceil(nTokens / per));
   }
 

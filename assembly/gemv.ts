@@ -1,0 +1,284 @@
+// Single-token matmul (decode) straight from the GGUF blocks: each weight block is unpacked in registers
+// and multiplied against the int8 activations, no decoded copy. K-quants use ACT256 activations so that a
+// whole super-block sums in integers (the sub-block scales ride along in the i16→i32 multiply-add);
+// legacy types use ACT32 and convert each 32-block's sum once, with their f16 scales converted 4 at a time.
+import { ACT32, ACT256 } from './quant';
+import { bcast16, bcast32, f16, f16x4, hsum, madd, pairs16 } from './simd';
+import { Q4_0, Q4_1, Q4_K, Q5_0, Q5_1, Q5_K, Q6_K, Q8_0 } from './types';
+
+const LOW4 = i8x16.splat(0x0f);
+const BIT4 = i8x16.splat(0x10);
+const BITS = i8x16(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
+
+// @ts-ignore: decorator
+@inline function lo4(q: v128): v128 {
+  return v128.and(q, LOW4);
+}
+// @ts-ignore: decorator
+@inline function hi4(q: v128): v128 {
+  return v128.and(i16x8.shr_u(q, 4), LOW4);
+}
+
+/** Bit b of each byte moved to bit 4 (shifts stay inside each byte for b ≤ 7). */
+// @ts-ignore: decorator
+@inline function bitTo4(q: v128, b: i32): v128 {
+  return v128.and(b <= 4 ? i16x8.shl(q, 4 - b) : i16x8.shr_u(q, b - 4), BIT4);
+}
+
+/** Activation kind the single-token kernel of `type` reads; -1 if it has none. */
+export function gemvKind(type: i32): i32 {
+  if (type == Q4_K || type == Q5_K || type == Q6_K) return ACT256;
+  if (type == Q4_0 || type == Q4_1 || type == Q5_0 || type == Q5_1 || type == Q8_0) return ACT32;
+  return -1;
+}
+
+// ---- K-quants -------------------------------------------------------------------------------------------
+
+/** One 64-value chunk c of a Q4_K/Q5_K super-block: Σ scale_j · (q · x) for its two sub-blocks. */
+// @ts-ignore: decorator
+@inline function kChunk(qs: usize, qh0: v128, qh1: v128, five: bool, x: usize, sc: v128, c: i32, acc: v128): v128 {
+  const q0 = v128.load(qs + <usize>(c * 32));
+  const q1 = v128.load(qs + <usize>(c * 32), 16);
+  let a0 = lo4(q0);
+  let a1 = lo4(q1);
+  let b0 = hi4(q0);
+  let b1 = hi4(q1);
+  if (five) {
+    a0 = v128.or(a0, bitTo4(qh0, 2 * c));
+    a1 = v128.or(a1, bitTo4(qh1, 2 * c));
+    b0 = v128.or(b0, bitTo4(qh0, 2 * c + 1));
+    b1 = v128.or(b1, bitTo4(qh1, 2 * c + 1));
+  }
+  const xc = x + <usize>(c * 64);
+  // Lanes stay below 2^15: 2 pairs · 2 · 127 · 31.
+  const pa = i16x8.add(pairs16(v128.load(xc), a0), pairs16(v128.load(xc, 16), a1));
+  const pb = i16x8.add(pairs16(v128.load(xc, 32), b0), pairs16(v128.load(xc, 48), b1));
+  acc = i32x4.add(acc, i32x4.dot_i16x8_s(pa, bcast16(sc, 2 * c)));
+  return i32x4.add(acc, i32x4.dot_i16x8_s(pb, bcast16(sc, 2 * c + 1)));
+}
+
+// @ts-ignore: decorator
+@inline function rowQ45K(w: usize, cols: i32, a: usize, five: bool): f32 {
+  const nsb = cols >> 8;
+  const bytes = <usize>(five ? 176 : 144);
+  const dA = a + <usize>cols;
+  const bsA = dA + <usize>(4 * nsb);
+  let acc = f32x4.splat(0);
+  let accMin = f32x4.splat(0);
+  for (let s = 0; s < nsb; s++) {
+    const blk = w + <usize>s * bytes;
+    // The 12 scale bytes hold eight 6-bit scales and eight 6-bit mins (get_scale_min_k4), unpacked
+    // four at a time in 32-bit words.
+    const u0 = load<u32>(blk, 4);
+    const u1 = load<u32>(blk, 8);
+    const u2 = load<u32>(blk, 12);
+    let packed = i32x4.splat(u0 & 0x3f3f3f3f);
+    packed = i32x4.replace_lane(packed, 1, (u2 & 0x0f0f0f0f) | (((u0 >> 6) & 0x03030303) << 4));
+    packed = i32x4.replace_lane(packed, 2, u1 & 0x3f3f3f3f);
+    packed = i32x4.replace_lane(packed, 3, ((u2 >> 4) & 0x0f0f0f0f) | (((u1 >> 6) & 0x03030303) << 4));
+    const sc = i16x8.extend_low_i8x16_u(packed);
+    const mn = i16x8.extend_high_i8x16_u(packed);
+    const qh0 = five ? v128.load(blk, 16) : sc;
+    const qh1 = five ? v128.load(blk, 32) : sc;
+    const qs = blk + (five ? 48 : 16);
+    const x = a + <usize>(s * 256);
+    let isum = i32x4.splat(0);
+    isum = kChunk(qs, qh0, qh1, five, x, sc, 0, isum);
+    isum = kChunk(qs, qh0, qh1, five, x, sc, 1, isum);
+    isum = kChunk(qs, qh0, qh1, five, x, sc, 2, isum);
+    isum = kChunk(qs, qh0, qh1, five, x, sc, 3, isum);
+    // Σ_j min_j · Σq over sub-block j, from the per-16 sums: each min covers two of them.
+    const bs = bsA + <usize>(s * 32);
+    const m0 = i8x16.swizzle(mn, i8x16(0, 1, 0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7));
+    const m1 = i8x16.swizzle(mn, i8x16(8, 9, 8, 9, 10, 11, 10, 11, 12, 13, 12, 13, 14, 15, 14, 15));
+    const imin = i32x4.add(i32x4.dot_i16x8_s(v128.load(bs), m0), i32x4.dot_i16x8_s(v128.load(bs, 16), m1));
+    const dx = load<f32>(dA + <usize>(s * 4));
+    acc = madd(f32x4.convert_i32x4_s(isum), f32x4.splat(f16(load<u16>(blk)) * dx), acc);
+    accMin = madd(f32x4.convert_i32x4_s(imin), f32x4.splat(f16(load<u16>(blk, 2)) * dx), accMin);
+  }
+  return hsum(f32x4.sub(acc, accMin));
+}
+
+/**
+ * Slice h (16 values) of half n of a Q6_K super-block: values at n·128 + {0, 32, 64, 96} + 16h + l are a
+ * ql nibble with two qh bits, each group of 16 with its own scale (groups n·8 + {0, 2, 4, 6} + h).
+ */
+// @ts-ignore: decorator
+@inline function q6Slice(blk: usize, n: i32, h: i32, x: usize, sc: v128, acc: v128): v128 {
+  const m2 = i8x16.splat(0x30);
+  const ql = blk + <usize>(n * 64 + h * 16);
+  const A = v128.load(ql);
+  const B = v128.load(ql, 32);
+  const H = v128.load(blk + <usize>(128 + n * 32 + h * 16));
+  const xh = x + <usize>(n * 128 + h * 16);
+  const v0 = v128.or(lo4(A), v128.and(i16x8.shl(H, 4), m2));
+  const v1 = v128.or(lo4(B), v128.and(i16x8.shl(H, 2), m2));
+  const v2 = v128.or(hi4(A), v128.and(H, m2));
+  const v3 = v128.or(hi4(B), v128.and(i16x8.shr_u(H, 2), m2));
+  acc = i32x4.add(acc, i32x4.dot_i16x8_s(pairs16(v128.load(xh), v0), bcast16(sc, h)));
+  acc = i32x4.add(acc, i32x4.dot_i16x8_s(pairs16(v128.load(xh, 32), v1), bcast16(sc, 2 + h)));
+  acc = i32x4.add(acc, i32x4.dot_i16x8_s(pairs16(v128.load(xh, 64), v2), bcast16(sc, 4 + h)));
+  return i32x4.add(acc, i32x4.dot_i16x8_s(pairs16(v128.load(xh, 96), v3), bcast16(sc, 6 + h)));
+}
+
+function rowQ6K(w: usize, cols: i32, a: usize): f32 {
+  const nsb = cols >> 8;
+  const dA = a + <usize>cols;
+  const bsA = dA + <usize>(4 * nsb);
+  let acc = f32x4.splat(0);
+  for (let s = 0; s < nsb; s++) {
+    const blk = w + <usize>(s * 210);
+    const scv = v128.load(blk, 192);
+    const sc0 = i16x8.extend_low_i8x16_s(scv);
+    const sc1 = i16x8.extend_high_i8x16_s(scv);
+    const x = a + <usize>(s * 256);
+    // A loop rather than unrolled code: TurboFan hoists every load of an unrolled super-block to the
+    // top and spills most of them.
+    let isum = i32x4.splat(0);
+    for (let i = 0; i < 4; i++) isum = q6Slice(blk, i >> 1, i & 1, x, i < 2 ? sc0 : sc1, isum);
+    // Values are stored +32: subtract 32 · Σ_g scale_g · Σq_g.
+    const bs = bsA + <usize>(s * 32);
+    const off = i32x4.add(i32x4.dot_i16x8_s(v128.load(bs), sc0), i32x4.dot_i16x8_s(v128.load(bs, 16), sc1));
+    isum = i32x4.sub(isum, i32x4.shl(off, 5));
+    const d = f16(load<u16>(blk, 208)) * load<f32>(dA + <usize>(s * 4));
+    acc = madd(f32x4.convert_i32x4_s(isum), f32x4.splat(d), acc);
+  }
+  return hsum(acc);
+}
+
+// ---- 32-value block types ---------------------------------------------------------------------------------
+
+/** Integer dot of block `blk` against 32 activations at `x`, as four i32 partial sums. */
+// @ts-ignore: decorator
+@inline function legacyDot(type: i32, blk: usize, x: usize): v128 {
+  if (type == Q8_0) {
+    // Signed weights: put each weight's sign on the activation so that the 7-bit operand is |w|.
+    const w0 = v128.load(blk, 2);
+    const w1 = v128.load(blk, 18);
+    const n0 = i8x16.lt_s(w0, i8x16.splat(0));
+    const n1 = i8x16.lt_s(w1, i8x16.splat(0));
+    const x0 = i8x16.sub(v128.xor(v128.load(x), n0), n0);
+    const x1 = i8x16.sub(v128.xor(v128.load(x, 16), n1), n1);
+    const p0 = i32x4.extadd_pairwise_i16x8_s(pairs16(x0, i8x16.abs(w0)));
+    return i32x4.add(p0, i32x4.extadd_pairwise_i16x8_s(pairs16(x1, i8x16.abs(w1))));
+  }
+  const hasMin = type == Q4_1 || type == Q5_1;
+  const high = type == Q5_0 || type == Q5_1;
+  const q = v128.load(blk + (hasMin ? 4 : 2) + (high ? 4 : 0));
+  let v0 = lo4(q);
+  let v1 = hi4(q);
+  if (high) {
+    const qhv = i32x4.splat(load<u32>(blk + (hasMin ? 4 : 2)));
+    const lo = i8x16.swizzle(qhv, i8x16(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
+    const hi = i8x16.swizzle(qhv, i8x16(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+    v0 = v128.or(v0, v128.and(i8x16.eq(v128.and(lo, BITS), BITS), BIT4));
+    v1 = v128.or(v1, v128.and(i8x16.eq(v128.and(hi, BITS), BITS), BIT4));
+  }
+  // Lanes stay below 2^15: 2 · 2 · 127 · 31.
+  return i32x4.extadd_pairwise_i16x8_s(i16x8.add(pairs16(v128.load(x), v0), pairs16(v128.load(x, 16), v1)));
+}
+
+// @ts-ignore: decorator
+@inline function legacyBytes(type: i32): usize {
+  if (type == Q4_0) return 18;
+  if (type == Q4_1) return 20;
+  if (type == Q5_0) return 22;
+  if (type == Q5_1) return 24;
+  return 34;
+}
+
+/** The stored offset of unsigned types: value = d·(q − off). Q8_0 is signed, Q4_1/Q5_1 have a min. */
+// @ts-ignore: decorator
+@inline function legacyOffset(type: i32): f32 {
+  if (type == Q4_0) return 8;
+  if (type == Q5_0) return 16;
+  return 0;
+}
+
+/** Four consecutive blocks' f16 fields at byte `at` of each, as f32x4. */
+// @ts-ignore: decorator
+@inline function halves4(blk: usize, bytes: usize, at: usize): v128 {
+  let h = v128.load16_lane(blk + at, i32x4.splat(0), 0);
+  h = v128.load16_lane(blk + bytes + at, h, 2);
+  h = v128.load16_lane(blk + 2 * bytes + at, h, 4);
+  h = v128.load16_lane(blk + 3 * bytes + at, h, 6);
+  return f16x4(h);
+}
+
+// @ts-ignore: decorator
+@inline function rowLegacy(type: i32, w: usize, cols: i32, a: usize): f32 {
+  const nb = cols >> 5;
+  const bytes = legacyBytes(type);
+  const hasMin = type == Q4_1 || type == Q5_1;
+  const off = legacyOffset(type);
+  const sx = a + <usize>(cols + 16 * nb);
+  const dx = sx + <usize>(12 * nb);
+  let acc = f32x4.splat(0);
+  let accMin = f32x4.splat(0);
+  let b = 0;
+  for (; b + 4 <= nb; b += 4) {
+    const blk = w + <usize>b * bytes;
+    const x = a + <usize>(b * 32);
+    const d4 = halves4(blk, bytes, 0);
+    const s4 = f32x4.mul(d4, v128.load(dx + <usize>(b * 4)));
+    acc = madd(f32x4.convert_i32x4_s(legacyDot(type, blk, x)), bcast32(s4, 0), acc);
+    acc = madd(f32x4.convert_i32x4_s(legacyDot(type, blk + bytes, x + 32)), bcast32(s4, 1), acc);
+    acc = madd(f32x4.convert_i32x4_s(legacyDot(type, blk + 2 * bytes, x + 64)), bcast32(s4, 2), acc);
+    acc = madd(f32x4.convert_i32x4_s(legacyDot(type, blk + 3 * bytes, x + 96)), bcast32(s4, 3), acc);
+    // Offsets and mins act on Σx per block: m·Σx, or −off·d·Σx.
+    if (hasMin) accMin = madd(halves4(blk, bytes, 2), v128.load(sx + <usize>(b * 4)), accMin);
+    else if (off != 0) accMin = madd(d4, v128.load(sx + <usize>(b * 4)), accMin);
+  }
+  let tail: f32 = 0;
+  for (; b < nb; b++) {
+    const blk = w + <usize>b * bytes;
+    const d = f16(load<u16>(blk));
+    const isum = hsum(f32x4.convert_i32x4_s(legacyDot(type, blk, a + <usize>(b * 32))));
+    const sxb = load<f32>(sx + <usize>(b * 4));
+    tail += isum * d * load<f32>(dx + <usize>(b * 4));
+    if (hasMin) tail += f16(load<u16>(blk, 2)) * sxb;
+    else tail -= off * d * sxb;
+  }
+  const mins = hsum(accMin);
+  return hsum(acc) + tail + (hasMin ? mins : -off * mins);
+}
+
+// The instantiations: one specialised loop per type.
+function rowQ4_0(w: usize, cols: i32, a: usize): f32 {
+  return rowLegacy(Q4_0, w, cols, a);
+}
+function rowQ4_1(w: usize, cols: i32, a: usize): f32 {
+  return rowLegacy(Q4_1, w, cols, a);
+}
+function rowQ5_0(w: usize, cols: i32, a: usize): f32 {
+  return rowLegacy(Q5_0, w, cols, a);
+}
+function rowQ5_1(w: usize, cols: i32, a: usize): f32 {
+  return rowLegacy(Q5_1, w, cols, a);
+}
+function rowQ8_0(w: usize, cols: i32, a: usize): f32 {
+  return rowLegacy(Q8_0, w, cols, a);
+}
+function rowQ4K(w: usize, cols: i32, a: usize): f32 {
+  return rowQ45K(w, cols, a, false);
+}
+function rowQ5K(w: usize, cols: i32, a: usize): f32 {
+  return rowQ45K(w, cols, a, true);
+}
+
+/** out[r] = row r · x for rows [r0, r1), x quantized as gemvKind(type). */
+export function gemvRows(type: i32, w: usize, rowBytes: i32, cols: i32, act: usize, out: usize, r0: i32, r1: i32): void {
+  for (let r = r0; r < r1; r++) {
+    const row = w + <usize>r * <usize>rowBytes;
+    let y: f32;
+    if (type == Q4_K) y = rowQ4K(row, cols, act);
+    else if (type == Q6_K) y = rowQ6K(row, cols, act);
+    else if (type == Q5_K) y = rowQ5K(row, cols, act);
+    else if (type == Q4_0) y = rowQ4_0(row, cols, act);
+    else if (type == Q8_0) y = rowQ8_0(row, cols, act);
+    else if (type == Q5_0) y = rowQ5_0(row, cols, act);
+    else if (type == Q4_1) y = rowQ4_1(row, cols, act);
+    else y = rowQ5_1(row, cols, act);
+    store<f32>(out + <usize>(r * 4), y);
+  }
+}
