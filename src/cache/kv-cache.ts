@@ -3,6 +3,7 @@
 // different tokens and different counts. Evicting tokens compacts the list and gives memory back to the heap.
 import type { KvHeadView } from '../kernels/backend.js';
 import type { Heap } from '../kernels/heap.js';
+import type { KeepSets, LayerState } from '../presses/press.js';
 
 /** One KV head's storage: `capacity` slots, the first `length` in use, in increasing position order. */
 class HeadStore implements KvHeadView {
@@ -102,7 +103,9 @@ export class KvCache {
     const stride = nKvHeads * d;
     for (let h = 0; h < nKvHeads; h++) {
       const s = this.heads[layer][h];
-      if (s.length + n > s.capacity) s.resize(Math.max(s.length + n, Math.ceil(s.capacity * 1.5), 64));
+      // Modest growth keeps a full cache's slack under ~1/8 while copies stay amortised.
+      if (s.length + n > s.capacity)
+        s.resize(Math.max(s.length + n, Math.ceil((s.capacity * 1.125) / 64) * 64));
       const K = this.heap.f32(s.keys + s.length * d * 4, n * d);
       const V = this.heap.f32(s.values + s.length * d * 4, n * d);
       for (let t = 0; t < n; t++) {
@@ -128,7 +131,7 @@ export class KvCache {
 
   /**
    * Keeps only the tokens at `indices` (into the head's current list, strictly increasing) and frees the
-   * rest: storage shrinks when less than half of it stays in use.
+   * rest: storage shrinks to fit, so the memory of evicted tokens really goes back to the heap.
    */
   keep(layer: number, head: number, indices: ArrayLike<number>): void {
     const s = this.heads[layer][head];
@@ -152,7 +155,36 @@ export class KvCache {
       }
     }
     s.length = indices.length;
-    if (s.length < s.capacity / 2) s.resize(s.length);
+    if (s.capacity > s.length + 16) s.resize(s.length);
+  }
+
+  /** A press's view of one layer (views are valid until the cache changes). */
+  layerState(layer: number, groupSize: number): LayerState {
+    const heads = this.heads[layer];
+    const { nLayers, nKvHeads, headDim } = this.shape;
+    const heap = this.heap;
+    return {
+      layer,
+      nLayers,
+      nKvHeads,
+      groupSize,
+      headDim,
+      seen: this.seen[layer],
+      length: (h) => heads[h].length,
+      keys: (h) => heap.f32(heads[h].keys, heads[h].length * headDim),
+      values: (h) => heap.f32(heads[h].values, heads[h].length * headDim),
+      positions: (h) => heap.i32(heads[h].positions, heads[h].length),
+    };
+  }
+
+  /** Applies a press's decision for one layer. */
+  apply(layer: number, keep: KeepSets): void {
+    if (keep.length !== this.shape.nKvHeads) {
+      throw new RangeError(`a press returned ${keep.length} keep sets for ${this.shape.nKvHeads} KV heads`);
+    }
+    keep.forEach((k, h) => {
+      if (k !== null) this.keep(layer, h, k);
+    });
   }
 
   /** Bytes of heap the cache holds right now. */

@@ -2,29 +2,43 @@
 // tokens stream out of an async iterator that honours an AbortSignal and stop strings.
 import { KvCache } from '../cache/kv-cache.js';
 import type { Model } from '../model/model.js';
+import type { AttentionTap } from '../model/transformer.js';
+import { type PressSpec, pressFromSpec } from '../presses/index.js';
+import type { Press, StepInfo } from '../presses/press.js';
 import { Sampler, type SamplingOptions } from './sampler.js';
 import { StopMatcher } from './stop.js';
 
 export interface ContextOptions {
   /** Largest position the context may reach (default: the model's trained context length). */
   contextSize?: number;
+  /** KV-cache compression: a press, or a spec like `{ name: 'lagkv', ratio: 4 }`. Default: full cache. */
+  press?: Press | PressSpec;
 }
 
-export interface GenerateOptions extends SamplingOptions {
-  /** Most tokens to generate (default 256). */
-  maxTokens?: number;
-  /** Generation ends before the first occurrence of any of these strings. */
-  stop?: string[];
-  signal?: AbortSignal;
+export interface PrefillOptions {
   /** Prepend BOS etc. as the model's tokenizer says (default: true when the context is empty). */
   addSpecial?: boolean;
   /** Recognise special-token texts such as `<|im_start|>` in the prompt (default true). */
   parseSpecial?: boolean;
+  /**
+   * Query-aware compression: the question is shown to the press (its queries, and attention if the press
+   * asks) before the final compression of the prefill, then taken out of the cache again.
+   */
+  question?: string | readonly number[];
+  signal?: AbortSignal;
   /** Called after each prefill chunk with tokens done so far and the prompt's length. */
   onPrefill?: (done: number, total: number) => void;
 }
 
+export interface GenerateOptions extends SamplingOptions, Omit<PrefillOptions, 'question'> {
+  /** Most tokens to generate (default 256). */
+  maxTokens?: number;
+  /** Generation ends before the first occurrence of any of these strings. */
+  stop?: string[];
+}
+
 export interface GeneratedToken {
+  /** The token id, or -1 for text held back (a possible stop string) and released when generation ends. */
   id: number;
   /** Text this token completes (may be empty while a multi-byte character or a possible stop string is pending). */
   text: string;
@@ -34,11 +48,16 @@ export type FinishReason = 'stop' | 'length' | 'abort';
 
 export class Context {
   readonly cache: KvCache;
+  readonly press: Press | undefined;
   /** Every token fed to the model, in order. */
   readonly tokens: number[] = [];
   readonly contextSize: number;
   finishReason: FinishReason | undefined;
+  /** Largest number of bytes the cache held at any point of this context. */
+  peakCacheBytes = 0;
   private lastLogits: Float32Array | undefined;
+  private readonly tap: AttentionTap | undefined;
+  private probing = false;
 
   constructor(
     readonly model: Model,
@@ -49,34 +68,188 @@ export class Context {
     if (!Number.isInteger(this.contextSize) || this.contextSize < 1) {
       throw new RangeError(`contextSize must be a positive whole number, got ${opts.contextSize}`);
     }
+    const p = opts.press;
+    this.press = p === undefined ? undefined : isPress(p) ? p : pressFromSpec(p);
+    this.press?.reset?.();
     this.cache = new KvCache(model.backend.heap, {
       nLayers: cfg.nLayers,
       nKvHeads: cfg.nKvHeads,
       headDim: cfg.headDim,
     });
+    this.tap = this.makeTap();
   }
 
-  /** Feeds tokens through the model (chunked) and returns the logits after the last one. */
-  evaluate(tokens: readonly number[], onChunk?: (done: number) => void): Float32Array {
-    if (tokens.length === 0) throw new RangeError('nothing to evaluate');
+  private get groupSize(): number {
+    return this.model.config.nHeads / this.model.config.nKvHeads;
+  }
+
+  /** The hooks a press needs inside the forward pass; none when it needs none (no cost otherwise). */
+  private makeTap(): AttentionTap | undefined {
+    const press = this.press;
+    if (!press || !(press.wantsProbs || press.wantsQueries || press.compressBeforeAttention))
+      return undefined;
+    const tap: AttentionTap = { wantsProbs: press.wantsProbs === true };
+    if (press.compressBeforeAttention) {
+      tap.beforeAttention = (layer) => {
+        if (!this.probing) this.compressLayer(layer, this.pendingStep);
+      };
+    }
+    if (press.observe && (press.wantsProbs || press.wantsQueries)) {
+      const observe = press.observe.bind(press);
+      const nHeads = this.model.config.nHeads;
+      tap.onAttention = (layer, queries, positions, nTokens, probs, maxKeys) =>
+        observe(
+          layer,
+          { queries, positions, nTokens, nHeads, probs, maxKeys, probe: this.probing },
+          this.cache.layerState(layer, this.groupSize),
+        );
+    }
+    return tap;
+  }
+
+  /** The step being run, for presses that compress before attention. */
+  private pendingStep: StepInfo = { phase: 'prefill', newTokens: 0, prefillDone: false };
+
+  private compressLayer(layer: number, step: StepInfo): void {
+    const keep = this.press?.compress(this.cache.layerState(layer, this.groupSize), step);
+    if (keep) this.cache.apply(layer, keep);
+  }
+
+  private compress(step: StepInfo): void {
+    if (!this.press || this.press.compressBeforeAttention) return;
+    for (let l = 0; l < this.model.config.nLayers; l++) this.compressLayer(l, step);
+  }
+
+  /** Fraction of (layer, head, token) slots kept over everything seen: 1 for a full cache. */
+  get keptFraction(): number {
+    const c = this.model.config;
+    const seen = this.cache.tokensSeen;
+    return seen === 0 ? 1 : this.cache.keptTokens / (c.nLayers * c.nKvHeads * seen);
+  }
+
+  /** Runs one forward call of at most maxBatch tokens, then lets the press compress. */
+  private step(chunk: readonly number[], step: StepInfo, wantLogits: boolean): Float32Array | undefined {
     const start = this.tokens.length;
-    if (start + tokens.length > this.contextSize) {
+    if (start + chunk.length > this.contextSize) {
       throw new RangeError(
-        `${tokens.length} tokens after ${start} exceed the context size of ${this.contextSize} tokens`,
+        `${chunk.length} tokens after ${start} exceed the context size of ${this.contextSize} tokens`,
       );
     }
-    const T = this.model.transformer;
+    this.pendingStep = step;
+    const positions = chunk.map((_, j) => start + j);
+    const logits = this.model.transformer.forward(
+      chunk,
+      positions,
+      this.cache,
+      wantLogits ? 'last' : 'none',
+      this.tap,
+    );
+    this.tokens.push(...chunk);
+    this.peakCacheBytes = Math.max(this.peakCacheBytes, this.cache.bytes);
+    this.compress(step);
+    return logits;
+  }
+
+  /** Feeds tokens through the model (chunked, compressing between chunks); returns the last logits. */
+  evaluate(
+    tokens: readonly number[],
+    phase: 'prefill' | 'decode' = tokens.length > 1 ? 'prefill' : 'decode',
+  ): Float32Array {
+    if (tokens.length === 0) throw new RangeError('nothing to evaluate');
+    if (this.tokens.length + tokens.length > this.contextSize) {
+      throw new RangeError(
+        `${tokens.length} tokens after ${this.tokens.length} exceed the context size of ${this.contextSize} tokens`,
+      );
+    }
+    const B = this.model.transformer.maxBatch;
     let logits: Float32Array | undefined;
-    for (let i = 0; i < tokens.length; i += T.maxBatch) {
-      const chunk = tokens.slice(i, i + T.maxBatch);
-      const positions = chunk.map((_, j) => start + i + j);
+    for (let i = 0; i < tokens.length; i += B) {
+      const chunk = tokens.slice(i, i + B);
       const last = i + chunk.length === tokens.length;
-      logits = T.forward(chunk, positions, this.cache, last ? 'last' : 'none');
-      this.tokens.push(...chunk);
-      onChunk?.(i + chunk.length);
+      logits = this.step(
+        chunk,
+        { phase, newTokens: chunk.length, prefillDone: phase === 'prefill' && last },
+        last,
+      );
     }
     this.lastLogits = logits;
     return logits as Float32Array;
+  }
+
+  private encode(text: string | readonly number[], o: PrefillOptions): number[] {
+    if (typeof text !== 'string') return [...text];
+    return this.model.tokenizer.encode(text, {
+      addSpecial: o.addSpecial ?? this.tokens.length === 0,
+      parseSpecial: o.parseSpecial ?? true,
+    });
+  }
+
+  /**
+   * Prefills `prompt` chunk by chunk (compressing between chunks), yielding to the event loop in between.
+   * With `question`, compression is query-aware. Returns the logits after the prompt (undefined if aborted).
+   */
+  async prefill(
+    prompt: string | readonly number[],
+    o: PrefillOptions = {},
+  ): Promise<Float32Array | undefined> {
+    const ids = this.encode(prompt, o);
+    if (ids.length === 0) throw new RangeError('empty prompt');
+    if (this.tokens.length + ids.length > this.contextSize) {
+      throw new RangeError(
+        `${ids.length} tokens after ${this.tokens.length} exceed the context size of ${this.contextSize} tokens`,
+      );
+    }
+    const B = this.model.transformer.maxBatch;
+    const queryAware = o.question !== undefined;
+    let logits: Float32Array | undefined;
+    for (let i = 0; i < ids.length; i += B) {
+      if (o.signal?.aborted) return undefined;
+      const chunk = ids.slice(i, i + B);
+      const last = i + chunk.length === ids.length;
+      logits = this.step(
+        chunk,
+        { phase: 'prefill', newTokens: chunk.length, prefillDone: last && !queryAware },
+        last,
+      );
+      o.onPrefill?.(i + chunk.length, ids.length);
+      await yieldToEventLoop();
+    }
+    if (queryAware)
+      this.probeThenCompress(
+        this.encode(o.question as string | readonly number[], { ...o, addSpecial: false }),
+      );
+    this.lastLogits = logits;
+    return logits;
+  }
+
+  /** Query-aware compression: run the question as a probe, take it back out, then compress. */
+  private probeThenCompress(question: number[]): void {
+    const start = this.tokens.length;
+    if (question.length > 0 && this.press && (this.press.wantsQueries || this.press.wantsProbs)) {
+      if (start + question.length > this.contextSize)
+        throw new RangeError('the question does not fit in the context');
+      this.probing = true;
+      try {
+        const B = this.model.transformer.maxBatch;
+        for (let i = 0; i < question.length; i += B) {
+          const chunk = question.slice(i, i + B);
+          this.model.transformer.forward(
+            chunk,
+            chunk.map((_, j) => start + i + j),
+            this.cache,
+            'none',
+            this.tap,
+          );
+        }
+      } finally {
+        this.probing = false;
+        this.cache.truncate(start);
+      }
+    }
+    const step: StepInfo = { phase: 'prefill', newTokens: 0, prefillDone: true };
+    if (this.press?.compressBeforeAttention) {
+      for (let l = 0; l < this.model.config.nLayers; l++) this.compressLayer(l, step);
+    } else this.compress(step);
   }
 
   /** Tokenises `prompt` (or takes token ids), prefills it, and streams generated tokens. */
@@ -90,33 +263,16 @@ export class Context {
       throw new RangeError(`maxTokens must be >= 0, got ${maxTokens}`);
     const sampler = new Sampler(opts);
     const stop = new StopMatcher(opts.stop ?? []);
-    const ids =
-      typeof prompt === 'string'
-        ? tok.encode(prompt, {
-            addSpecial: opts.addSpecial ?? this.tokens.length === 0,
-            parseSpecial: opts.parseSpecial ?? true,
-          })
-        : [...prompt];
     this.finishReason = undefined;
-    const aborted = () => opts.signal?.aborted === true;
-    if (ids.length === 0 && !this.lastLogits) throw new RangeError('empty prompt on an empty context');
-    let logits = this.lastLogits as Float32Array;
-    if (ids.length > 0) {
-      const T = this.model.transformer;
-      // Prefill chunk by chunk, yielding to the event loop in between so aborts and other requests get a turn.
-      for (let i = 0; i < ids.length; i += T.maxBatch) {
-        if (aborted()) {
-          this.finishReason = 'abort';
-          return;
-        }
-        logits = this.evaluate(ids.slice(i, i + T.maxBatch));
-        opts.onPrefill?.(Math.min(i + T.maxBatch, ids.length), ids.length);
-        await yieldToEventLoop();
-      }
-    }
+    const empty = typeof prompt === 'string' ? prompt.length === 0 : prompt.length === 0;
+    let logits: Float32Array | undefined;
+    if (empty) {
+      if (!this.lastLogits) throw new RangeError('empty prompt on an empty context');
+      logits = this.lastLogits;
+    } else logits = await this.prefill(prompt, opts);
     const decoder = tok.createStreamDecoder();
     for (let n = 0; n < maxTokens; n++) {
-      if (aborted()) {
+      if (opts.signal?.aborted || logits === undefined) {
         this.finishReason = 'abort';
         return;
       }
@@ -138,7 +294,7 @@ export class Context {
         this.finishReason = 'length';
         return;
       }
-      logits = this.evaluate([id]);
+      logits = this.evaluate([id], 'decode');
       await yieldToEventLoop();
     }
     this.finishReason = 'length';
@@ -159,6 +315,10 @@ export class Context {
     this.tokens.length = 0;
     this.lastLogits = undefined;
   }
+}
+
+function isPress(p: Press | PressSpec): p is Press {
+  return typeof (p as Press).compress === 'function';
 }
 
 function yieldToEventLoop(): Promise<void> {

@@ -8,9 +8,20 @@ import type { Backend } from '../kernels/backend.js';
 import type { ModelConfig } from './config.js';
 import type { ModelWeights } from './weights.js';
 
-/** What a press may observe while attention runs (queries are post-RoPE, `[nTokens][nHeads * headDim]`). */
+/** Hooks into attention for cache compression; queries are post-RoPE, `[nTokens][nHeads * headDim]`. */
 export interface AttentionTap {
-  onAttention(layer: number, queries: Float32Array, positions: Int32Array, nTokens: number): void;
+  /** Compute softmax probabilities `[nHeads][nTokens][maxKeys]` for `onAttention` (costs time and memory). */
+  wantsProbs?: boolean;
+  /** Runs after this call's keys and values were appended, before attention reads the cache. */
+  beforeAttention?(layer: number): void;
+  onAttention?(
+    layer: number,
+    queries: Float32Array,
+    positions: Int32Array,
+    nTokens: number,
+    probs: Float32Array | undefined,
+    maxKeys: number,
+  ): void;
 }
 
 export type LogitsWanted = 'last' | 'all' | 'none';
@@ -125,7 +136,11 @@ export class Transformer {
       this.rope(q, pos, n, nHeads);
       this.rope(k, pos, n, nKvHeads);
       cache.append(l, k, v, pos, n);
-      tap?.onAttention(l, q, pos, n);
+      tap?.beforeAttention?.(l);
+      const kv = cache.views(l);
+      const maxKeys = tap?.wantsProbs ? Math.max(...kv.map((h) => h.length)) : 0;
+      const probs = tap?.wantsProbs ? heap.alloc(nHeads * n * maxKeys * 4) : undefined;
+      if (probs !== undefined) heap.u8(probs, nHeads * n * maxKeys * 4).fill(0);
       B.attention({
         out: a.att,
         queries: a.q,
@@ -133,9 +148,22 @@ export class Transformer {
         nHeads,
         headDim,
         queryPositions: a.pos,
-        kv: cache.views(l),
+        kv,
         scale: 1 / Math.sqrt(headDim),
+        probs,
+        maxKeys,
       });
+      if (tap?.onAttention) {
+        tap.onAttention(
+          l,
+          q,
+          pos,
+          n,
+          probs === undefined ? undefined : heap.f32(probs, nHeads * n * maxKeys),
+          maxKeys,
+        );
+      }
+      if (probs !== undefined) heap.release(probs);
       B.matmul(a.xb, L.wo, a.att, n);
       addInto(x, xb, n * dim);
 

@@ -1,0 +1,77 @@
+// The narrow interface between the KV cache and any compression method ("press"). After every forward call
+// (a prefill chunk or a decode step), the context shows each layer's cache to the press, which answers with
+// the tokens each KV head keeps. A press sees only the cache (and, if it asks, the queries/attention the
+// cache was read with); it never reaches into the model.
+
+/** One layer of the cache as a press sees it. Views stay valid until the cache changes. */
+export interface LayerState {
+  readonly layer: number;
+  readonly nLayers: number;
+  readonly nKvHeads: number;
+  /** Query heads per KV head (GQA group size). */
+  readonly groupSize: number;
+  readonly headDim: number;
+  /** Tokens that went through the cache so far, evicted ones included. */
+  readonly seen: number;
+  length(head: number): number;
+  /** f32 `[length][headDim]`, post-RoPE as appended. */
+  keys(head: number): Float32Array;
+  /** f32 `[length][headDim]`. */
+  values(head: number): Float32Array;
+  /** i32 `[length]`, original positions, increasing. */
+  positions(head: number): Int32Array;
+}
+
+/** What happened just before a compression moment. */
+export interface StepInfo {
+  phase: 'prefill' | 'decode';
+  /** Tokens the last forward call appended. */
+  newTokens: number;
+  /** True after the last chunk of a prefill (the moment one-shot presses act). */
+  prefillDone: boolean;
+}
+
+/** Per KV head: indices into the head's current token list to keep (strictly increasing), or null = all. */
+export type KeepSets = (ArrayLike<number> | null)[];
+
+/** Attention seen while the model ran, for presses that score with it (only computed when asked for). */
+export interface AttentionObservation {
+  /** Post-RoPE queries f32 `[nTokens][nHeads * headDim]`. */
+  queries: Float32Array;
+  /** Positions of the query tokens. */
+  positions: Int32Array;
+  nTokens: number;
+  nHeads: number;
+  /**
+   * Softmax probabilities f32 `[nHeads][nTokens][maxKeys]` over each KV head's kept tokens at the time
+   * (including the tokens of this call), if the press asked for them; row entries past the head's length are 0.
+   */
+  probs?: Float32Array;
+  maxKeys: number;
+  /** Whether these queries are a probe (the question in query-aware mode), not tokens kept in the cache. */
+  probe: boolean;
+}
+
+export interface Press {
+  readonly name: string;
+  /** Ask for attention probabilities during forward calls (costs time; off unless a press needs it). */
+  readonly wantsProbs?: boolean;
+  /** Ask to see the queries of each forward call. */
+  readonly wantsQueries?: boolean;
+  /**
+   * Compress each layer right after the new keys/values are appended, before attention reads them (so the
+   * step that triggers compression already attends to the compressed cache). Default: after the forward call.
+   */
+  readonly compressBeforeAttention?: boolean;
+  /** Sees each layer's queries/attention during a forward call, if asked for. */
+  observe?(layer: number, obs: AttentionObservation, state: LayerState): void;
+  /** At a compression moment, decides what each KV head of this layer keeps; null keeps everything. */
+  compress(state: LayerState, step: StepInfo): KeepSets | null;
+  /** Forget any state (a new context starts). */
+  reset?(): void;
+}
+
+/** Every head keeps the same indices. */
+export function sameForAllHeads(state: LayerState, keep: ArrayLike<number>): KeepSets {
+  return Array.from({ length: state.nKvHeads }, () => keep);
+}

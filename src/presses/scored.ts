@@ -1,0 +1,44 @@
+// The common shape of the simple baselines: whenever a head holds more than its budget, keep the
+// highest-scoring tokens, with the first `sink` tokens (attention sinks, Xiao et al. 2023) always kept.
+import { Budget, type BudgetOptions, topKIndices } from './budget.js';
+import type { KeepSets, LayerState, Press, StepInfo } from './press.js';
+
+export interface ScoredOptions extends BudgetOptions {
+  /** Leading tokens never evicted. */
+  sink?: number;
+}
+
+export abstract class ScoredPress implements Press {
+  abstract readonly name: string;
+  protected readonly budget: Budget;
+  readonly sink: number;
+
+  constructor(o: ScoredOptions, name: string, defaultSink: number) {
+    this.budget = new Budget(o, name);
+    this.sink = o.sink ?? defaultSink;
+    if (!Number.isInteger(this.sink) || this.sink < 0)
+      throw new RangeError(`${name}: sink must be a whole number >= 0, got ${o.sink}`);
+  }
+
+  /** Higher = more worth keeping; one score per kept token of `head`. */
+  protected abstract score(state: LayerState, head: number): ArrayLike<number>;
+
+  compress(state: LayerState, _step: StepInfo): KeepSets | null {
+    const target = this.budget.target(state.seen);
+    let changed = false;
+    const keep: KeepSets = [];
+    for (let h = 0; h < state.nKvHeads; h++) {
+      const n = state.length(h);
+      if (n <= target) {
+        keep.push(null);
+        continue;
+      }
+      changed = true;
+      const scores = Float64Array.from(this.score(state, h));
+      const sink = Math.min(this.sink, target, n);
+      for (let i = 0; i < sink; i++) scores[i] = Number.POSITIVE_INFINITY;
+      keep.push(topKIndices(scores, target));
+    }
+    return changed ? keep : null;
+  }
+}
