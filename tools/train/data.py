@@ -1,0 +1,146 @@
+"""Training batches: LM on book text mixed with task samples (loss weighted on answers).
+
+A batch has one length L (sampled in the stage's range) and B = tokens_per_step // L rows.
+Each row holds one sample (never two: a second pass key in the same row would be ambiguous);
+rows are right-padded, padding has weight 0. Per-row loss = weighted mean of token losses,
+batch loss = mean over rows, so a task row (few answer tokens) counts as much as an LM row.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import random
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from . import tasks
+from .bpe import Tokenizer, train_bpe
+
+CTX_WEIGHT = 0.1  # loss weight of prompt tokens in task rows (answer tokens: 1.0)
+
+
+@dataclass
+class Stage:
+    name: str
+    until_step: int
+    min_len: int
+    max_len: int
+    tokens_per_step: int
+    mix: dict = field(default_factory=dict)  # task -> probability
+    pose: float = 0.0  # probability of PoSE position skipping for a batch
+    lr_scale: float = 1.0
+
+
+# Curriculum: short synthetic copy/retrieval first (induction heads), then LM text and longer
+# contexts. PoSE (positional skip-wise training) shows the model relative distances up to
+# 4096 while sequences are still short: positions of the tail of the row are shifted by a
+# random offset, so the needle->question distance can be thousands of positions.
+CURRICULUM = [
+    Stage("A-copy", 500, 80, 256, 4096,
+          {"induction": 0.25, "passkey": 0.45, "niah": 0.2, "babi": 0.05, "lm": 0.05}, pose=0.0),
+    Stage("B-512", 1200, 192, 512, 6144,
+          {"induction": 0.05, "passkey": 0.4, "niah": 0.25, "babi": 0.1, "lm": 0.2}, pose=0.4),
+    Stage("C-1k", 2000, 384, 1024, 8192,
+          {"induction": 0.02, "passkey": 0.35, "niah": 0.25, "babi": 0.13, "lm": 0.25}, pose=0.4),
+    Stage("D-2k", 2800, 768, 2048, 8192,
+          {"passkey": 0.35, "niah": 0.27, "babi": 0.13, "lm": 0.25}, pose=0.3),
+    Stage("E-4k", 10**9, 1536, 4096, 8192,
+          {"passkey": 0.35, "niah": 0.27, "babi": 0.13, "lm": 0.25}, pose=0.0),
+]
+
+
+def stage_at(step: int) -> Stage:
+    for s in CURRICULUM:
+        if step < s.until_step:
+            return s
+    return CURRICULUM[-1]
+
+
+def default_corpus() -> list[str]:
+    """Corpus files: env KVSIEVE_CORPUS (colon-separated globs) or the unpacked npm tarballs in /tmp/corpus."""
+    pats = os.environ.get("KVSIEVE_CORPUS", "/tmp/corpus/*/package/data/*.txt").split(":")
+    return sorted(f for p in pats for f in glob.glob(p))
+
+
+def build_tokenizer(files: list[str], path: str, n_merges: int = 1790) -> Tokenizer:
+    if os.path.exists(path):
+        return Tokenizer.load(path)
+    texts = [open(f, encoding="utf-8", errors="replace").read() for f in files]
+    tok = Tokenizer(train_bpe(texts, n_merges))
+    tok.save(path)
+    return tok
+
+
+def corpus_tokens(tok: Tokenizer, files: list[str], path: str) -> np.ndarray:
+    if os.path.exists(path):
+        return np.load(path)
+    ids: list[int] = []
+    for f in files:
+        ids.append(tok.eot)
+        ids.extend(tok.encode(open(f, encoding="utf-8", errors="replace").read()))
+    arr = np.array(ids, dtype=np.uint16)
+    np.save(path, arr)
+    return arr
+
+
+class Mixer:
+    def __init__(self, tok: Tokenizer, files: list[str], corpus: np.ndarray, babi_split="train"):
+        self.tok = tok
+        self.books = tasks.Books(files)
+        self.corpus = corpus
+        self.babi = tasks.load_babi(babi_split, "qa1")
+        self.count = lambda s: len(tok.encode(s))
+
+    def sample(self, rng: random.Random, kind: str, L: int):
+        """-> (ids, weights) with len <= L."""
+        tok = self.tok
+        bos = [tok.bos] if rng.random() < 0.8 else []
+        if kind == "lm":
+            i = rng.randrange(0, len(self.corpus) - L)
+            ids = bos + self.corpus[i : i + L - len(bos)].tolist()
+            return ids, [1.0] * len(ids)
+        if kind == "induction":
+            a, b = tasks.induction(rng, L - len(bos), tok.vocab_size)
+            return bos + a + b, [0.0] * (len(bos) + len(a)) + [1.0] * len(b)
+        n = L - len(bos) - 24
+        for _ in range(4):  # token budgets are estimates: shrink the haystack until it fits
+            state = rng.getstate()
+            if kind == "passkey":
+                p, a = tasks.passkey(rng, n, self.count)
+            elif kind == "niah":
+                k = rng.choices(["single", "multikey", "multivalue", "multiquery"], [0.55, 0.2, 0.15, 0.1])[0]
+                p, a = tasks.niah(rng, n, self.count, self.books, kind=k)
+            elif kind == "babi":
+                p, a = tasks.babilong(rng, n, self.count, self.books, self.babi)
+            else:
+                raise ValueError(kind)
+            pi, ai = tok.encode(p), tok.encode(a) + [tok.eos]
+            ids = bos + pi + ai
+            if len(ids) <= L:
+                break
+            n -= len(ids) - L + 8
+            rng.setstate(state)
+        w = [CTX_WEIGHT] * (len(bos) + len(pi)) + [1.0] * len(ai)
+        if len(ids) > L:  # still too long (tiny L): keep the end
+            ids, w = ids[-L:], w[-L:]
+        return ids, w
+
+    def batch(self, rng: random.Random, stage: Stage, max_pos: int = 4096):
+        L = rng.randint(stage.min_len, stage.max_len)
+        B = max(1, stage.tokens_per_step // L)
+        kinds = list(stage.mix)
+        probs = [stage.mix[k] for k in kinds]
+        X = torch.full((B, L + 1), self.tok.pad, dtype=torch.long)
+        W = torch.zeros((B, L + 1))
+        for r in range(B):
+            ids, w = self.sample(rng, rng.choices(kinds, probs)[0], L + 1)
+            X[r, : len(ids)] = torch.tensor(ids)
+            W[r, : len(w)] = torch.tensor(w)
+        pos = torch.arange(L)
+        if stage.pose and rng.random() < stage.pose and max_pos > L:
+            split = rng.randint(L // 4, L - 16)
+            pos[split:] += rng.randint(0, max_pos - L)
+        return X[:, :-1], X[:, 1:], W[:, 1:], pos

@@ -1,0 +1,139 @@
+"""Llama-architecture decoder: RMSNorm, RoPE, GQA attention, SwiGLU MLP, tied embeddings.
+
+RoPE layout: we rotate *interleaved pairs* (x[2i], x[2i+1]) by theta_i = base^(-2i/d), which
+is exactly llama.cpp's "normal" RoPE for arch `llama`. HF Llama instead rotates halves
+(x[i], x[i+d/2]), which is why convert_hf_to_gguf.py permutes wq/wk; with this layout the
+weights go into GGUF as they are, with no permutation.
+
+GQA: query head h uses KV head h // (n_head / n_head_kv), like llama.cpp.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+@dataclass
+class Config:
+    vocab_size: int = 2048
+    dim: int = 256
+    n_layers: int = 6
+    n_heads: int = 8
+    n_kv_heads: int = 2
+    ffn_dim: int = 768
+    max_seq_len: int = 4096
+    rope_base: float = 10000.0
+    norm_eps: float = 1e-5
+
+    @property
+    def head_dim(self) -> int:
+        return self.dim // self.n_heads
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim: int, eps: float):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+def rope_tables(head_dim: int, positions: torch.Tensor, base: float):
+    inv = base ** (-torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim)
+    ang = positions.float()[:, None] * inv[None, :]  # (T, hd/2)
+    return torch.cos(ang), torch.sin(ang)
+
+
+def apply_rope(x, cos, sin):
+    # x: (B, H, T, hd); rotate pairs (x[2i], x[2i+1])
+    x2 = x.unflatten(-1, (-1, 2))
+    a, b = x2[..., 0], x2[..., 1]
+    return torch.stack((a * cos - b * sin, a * sin + b * cos), dim=-1).flatten(-2)
+
+
+class Attention(nn.Module):
+    def __init__(self, c: Config):
+        super().__init__()
+        self.c = c
+        self.wq = nn.Linear(c.dim, c.n_heads * c.head_dim, bias=False)
+        self.wk = nn.Linear(c.dim, c.n_kv_heads * c.head_dim, bias=False)
+        self.wv = nn.Linear(c.dim, c.n_kv_heads * c.head_dim, bias=False)
+        self.wo = nn.Linear(c.n_heads * c.head_dim, c.dim, bias=False)
+
+    def forward(self, x, cos, sin):
+        B, T, _ = x.shape
+        c = self.c
+        q = self.wq(x).view(B, T, c.n_heads, c.head_dim).transpose(1, 2)
+        k = self.wk(x).view(B, T, c.n_kv_heads, c.head_dim).transpose(1, 2)
+        v = self.wv(x).view(B, T, c.n_kv_heads, c.head_dim).transpose(1, 2)
+        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        rep = c.n_heads // c.n_kv_heads
+        k = k.repeat_interleave(rep, dim=1)
+        v = v.repeat_interleave(rep, dim=1)
+        y = F._scaled_dot_product_attention(q, k, v, is_causal=True)[0]
+        return self.wo(y.transpose(1, 2).reshape(B, T, -1))
+
+
+class MLP(nn.Module):
+    def __init__(self, c: Config):
+        super().__init__()
+        self.w1 = nn.Linear(c.dim, c.ffn_dim, bias=False)  # gate
+        self.w3 = nn.Linear(c.dim, c.ffn_dim, bias=False)  # up
+        self.w2 = nn.Linear(c.ffn_dim, c.dim, bias=False)  # down
+
+    def forward(self, x):
+        return self.w2(F.silu(self.w1(x)) * self.w3(x))
+
+
+class Block(nn.Module):
+    def __init__(self, c: Config):
+        super().__init__()
+        self.attn_norm = RMSNorm(c.dim, c.norm_eps)
+        self.attn = Attention(c)
+        self.ffn_norm = RMSNorm(c.dim, c.norm_eps)
+        self.mlp = MLP(c)
+
+    def forward(self, x, cos, sin):
+        x = x + self.attn(self.attn_norm(x), cos, sin)
+        return x + self.mlp(self.ffn_norm(x))
+
+
+class Llama(nn.Module):
+    def __init__(self, c: Config):
+        super().__init__()
+        self.c = c
+        self.tok = nn.Embedding(c.vocab_size, c.dim)
+        self.layers = nn.ModuleList(Block(c) for _ in range(c.n_layers))
+        self.norm = RMSNorm(c.dim, c.norm_eps)
+        self.apply(self._init)
+        for n, p in self.named_parameters():
+            if n.endswith("wo.weight") or n.endswith("w2.weight"):
+                nn.init.normal_(p, std=0.02 / math.sqrt(2 * c.n_layers))
+
+    @staticmethod
+    def _init(m):
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, std=0.02)
+
+    def forward(self, idx, positions=None):
+        B, T = idx.shape
+        if positions is None:
+            positions = torch.arange(T)
+        cos, sin = rope_tables(self.c.head_dim, positions, self.c.rope_base)
+        x = self.tok(idx)
+        for layer in self.layers:
+            x = layer(x, cos, sin)
+        return F.linear(self.norm(x), self.tok.weight)  # tied output
+
+    def n_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())

