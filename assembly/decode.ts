@@ -1,8 +1,8 @@
 // Weight rows in GGUF block formats → the decoded layout the matmul kernels share, so that one decode is
 // reused across every token of a prefill tile. Integer families store per row:
-//   vals u8[cols] (0..127; Q8_0: i8)  at 0
-//   sv   v128[groups]  the group's scale, splatted           at cols
-//   m    f32[groups]   added per unit of Σx over the group   at cols + 16·groups
+//   vals u8[cols] (0..63; Q8_0: |w| then u8[cols] sign masks)  at 0, V = cols (Q8_0: 2·cols) bytes
+//   sv   v128[groups]  the group's scale, splatted           at V
+//   m    f32[groups]   added per unit of Σx over the group   at V + 16·groups
 // so that row·x = Σ_g sv_g·dx_g·(vals_g·q_g) + Σ_g m_g·sx_g with the activation blocks of quant.ts.
 // Block layouts follow ggml-common.h.
 import { f16, f16x4 } from './simd';
@@ -31,9 +31,9 @@ const BITS = i8x16(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
 }
 
 // @ts-ignore: decorator
-@inline function putGroup(dst: usize, cols: i32, groups: i32, g: i32, scale: f32, min: f32): void {
-  v128.store(dst + <usize>(cols + 16 * g), f32x4.splat(scale));
-  store<f32>(dst + <usize>(cols + 16 * groups + 4 * g), min);
+@inline function putGroup(dst: usize, base: i32, groups: i32, g: i32, scale: f32, min: f32): void {
+  v128.store(dst + <usize>(base + 16 * g), f32x4.splat(scale));
+  store<f32>(dst + <usize>(base + 16 * groups + 4 * g), min);
 }
 
 /** Q4_K/Q5_K 6-bit scale and min of sub-block j (get_scale_min_k4). */
@@ -76,9 +76,14 @@ function decodeQ8_0(src: usize, cols: i32, dst: usize): void {
   const nb = cols >> 5;
   for (let b = 0; b < nb; b++) {
     const blk = src + <usize>(b * 34);
-    v128.store(dst + <usize>(b * 32), v128.load(blk, 2));
-    v128.store(dst + <usize>(b * 32), v128.load(blk, 18), 16);
-    putGroup(dst, cols, nb, b, f16(load<u16>(blk)), 0);
+    const w0 = v128.load(blk, 2);
+    const w1 = v128.load(blk, 18);
+    const o = dst + <usize>(b * 32);
+    v128.store(o, i8x16.abs(w0));
+    v128.store(o, i8x16.abs(w1), 16);
+    v128.store(o + <usize>cols, i8x16.lt_s(w0, i8x16.splat(0)));
+    v128.store(o + <usize>cols, i8x16.lt_s(w1, i8x16.splat(0)), 16);
+    putGroup(dst, 2 * cols, nb, b, f16(load<u16>(blk)), 0);
   }
 }
 

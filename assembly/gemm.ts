@@ -1,39 +1,16 @@
-// Matmul over decoded rows (decode.ts) and quantized activations (quant.ts). A chunk of rows is decoded
-// once into the calling thread's scratch, then every tile of four tokens walks those rows with the four
-// accumulators in registers, so each decoded weight vector is loaded once per four tokens.
+// Matmul over decoded rows (decode.ts) and quantized activations (quant.ts) for more than one token.
+// A chunk of rows is decoded once into the calling thread's scratch. For each decoded row and each block,
+// the weight vectors stay in registers while an inner loop runs over a tile of tokens, whose accumulators
+// live in a small scratch array. TurboFan hoists every load of an unrolled multi-token body to the top of
+// the loop and then spills most of them; a short inner loop keeps the working set in registers.
 import { decodeRow } from './decode';
 import { gemvKind, gemvRows } from './gemv';
 import { ACT32, actStride } from './quant';
 import { dot16s, dot16u, dot32u, hsum, madd } from './simd';
-import { decodedStride, F32, FAM_F, FAM_G16, FAM_G32, FAM_NONE, FAM_S32, family } from './types';
+import { decodedStride, F32, FAM_F, FAM_G16, FAM_G32, FAM_NONE, FAM_S32, family, valueBytes } from './types';
 
-/** One integer group's contribution: dot of the block's bytes, scaled by weight × activation scales. */
-// @ts-ignore: decorator
-@inline function blockDot(fam: i32, row: usize, cols: i32, b: i32, a: usize, acc: v128): v128 {
-  const wp = row + <usize>(b * 32);
-  const ap = a + <usize>(b * 32);
-  const dx = v128.load(a + <usize>(cols + b * 16));
-  if (fam == FAM_G16) {
-    const sv = row + <usize>(cols + b * 32);
-    const lo = f32x4.convert_i32x4_s(dot16u(v128.load(ap), v128.load(wp)));
-    const hi = f32x4.convert_i32x4_s(dot16u(v128.load(ap, 16), v128.load(wp, 16)));
-    acc = madd(lo, f32x4.mul(v128.load(sv), dx), acc);
-    return madd(hi, f32x4.mul(v128.load(sv, 16), dx), acc);
-  }
-  const s = f32x4.mul(v128.load(row + <usize>(cols + b * 16)), dx);
-  const w0 = v128.load(wp);
-  const w1 = v128.load(wp, 16);
-  let d: v128;
-  if (fam == FAM_S32) {
-    d = i32x4.add(
-      dot16s(v128.load(ap), w0, i8x16.abs(w0), i8x16.lt_s(w0, i8x16.splat(0))),
-      dot16s(v128.load(ap, 16), w1, i8x16.abs(w1), i8x16.lt_s(w1, i8x16.splat(0))),
-    );
-  } else {
-    d = dot32u(v128.load(ap), w0, v128.load(ap, 16), w1);
-  }
-  return madd(f32x4.convert_i32x4_s(d), s, acc);
-}
+/** Tokens per tile: their activations (≈1.9·cols bytes each) stay in L2 while a chunk of rows passes. */
+const TOKEN_TILE = 32;
 
 /** Σ_g m_g · sx_g: the offsets and mins of one row against one token's per-group sums. */
 // @ts-ignore: decorator
@@ -51,41 +28,98 @@ import { decodedStride, F32, FAM_F, FAM_G16, FAM_G32, FAM_NONE, FAM_S32, family 
   return s;
 }
 
+/** One token's step for one block: the block's dot product, scaled, added to `c`. */
 // @ts-ignore: decorator
-@inline function intTile4(fam: i32, row: usize, cols: i32, a: usize, as: usize, out: usize, os: usize): void {
-  const nb = cols >> 5;
-  const a1 = a + as;
-  const a2 = a1 + as;
-  const a3 = a2 + as;
-  let c0 = f32x4.splat(0);
-  let c1 = c0;
-  let c2 = c0;
-  let c3 = c0;
-  for (let b = 0; b < nb; b++) {
-    c0 = blockDot(fam, row, cols, b, a, c0);
-    c1 = blockDot(fam, row, cols, b, a1, c1);
-    c2 = blockDot(fam, row, cols, b, a2, c2);
-    c3 = blockDot(fam, row, cols, b, a3, c3);
+@inline function tokenStep(
+  fam: i32,
+  ap: usize,
+  dp: usize,
+  c: v128,
+  w0: v128,
+  w1: v128,
+  e0: v128,
+  e1: v128,
+  s0: v128,
+  s1: v128,
+): v128 {
+  const x0 = v128.load(ap);
+  const x1 = v128.load(ap, 16);
+  const dx = v128.load(dp);
+  if (fam == FAM_G16) {
+    c = madd(f32x4.convert_i32x4_s(dot16u(x0, w0)), f32x4.mul(s0, dx), c);
+    return madd(f32x4.convert_i32x4_s(dot16u(x1, w1)), f32x4.mul(s1, dx), c);
   }
-  store<f32>(out, hsum(c0) + minTerm(fam, row, cols, a));
-  store<f32>(out + os, hsum(c1) + minTerm(fam, row, cols, a1));
-  store<f32>(out + 2 * os, hsum(c2) + minTerm(fam, row, cols, a2));
-  store<f32>(out + 3 * os, hsum(c3) + minTerm(fam, row, cols, a3));
+  const d = fam == FAM_S32 ? i32x4.add(dot16s(x0, w0, e0), dot16s(x1, w1, e1)) : dot32u(x0, w0, x1, w1);
+  return madd(f32x4.convert_i32x4_s(d), f32x4.mul(s0, dx), c);
+}
+
+/**
+ * acc[t] for t < n (f32x4 each, at `acc`) = row · token t over all blocks, without the min term. Token t's
+ * activations are at x + t·xs.
+ */
+// @ts-ignore: decorator
+@inline function intRowTokens(fam: i32, row: usize, cols: i32, x: usize, xs: usize, n: i32, acc: usize): void {
+  const nb = cols >> 5;
+  const zero = f32x4.splat(0);
+  for (let t = 0; t < n; t++) v128.store(acc + <usize>(t * 16), zero);
+  const sv = row + <usize>valueBytes(fam, cols);
+  for (let b = 0; b < nb; b++) {
+    const wp = row + <usize>(b * 32);
+    const w0 = v128.load(wp);
+    const w1 = v128.load(wp, 16);
+    // FAM_S32: sign masks; FAM_G16: the second group's scale; FAM_G32: unused.
+    const e0 = fam == FAM_S32 ? v128.load(wp + <usize>cols) : zero;
+    const e1 = fam == FAM_S32 ? v128.load(wp + <usize>cols, 16) : zero;
+    const s0 = v128.load(sv + <usize>(fam == FAM_G16 ? b * 32 : b * 16));
+    const s1 = fam == FAM_G16 ? v128.load(sv + <usize>(b * 32), 16) : zero;
+    let ap = x + <usize>(b * 32);
+    let dp = x + <usize>(cols + b * 16);
+    let cp = acc;
+    let t = 0;
+    // Two tokens per iteration halve the loop's bookkeeping (counters, V8's interrupt check).
+    for (; t + 2 <= n; t += 2) {
+      v128.store(cp, tokenStep(fam, ap, dp, v128.load(cp), w0, w1, e0, e1, s0, s1));
+      v128.store(cp, tokenStep(fam, ap + xs, dp + xs, v128.load(cp, 16), w0, w1, e0, e1, s0, s1), 16);
+      ap += 2 * xs;
+      dp += 2 * xs;
+      cp += 32;
+    }
+    if (t < n) v128.store(cp, tokenStep(fam, ap, dp, v128.load(cp), w0, w1, e0, e1, s0, s1));
+  }
 }
 
 // @ts-ignore: decorator
-@inline function intTile1(fam: i32, row: usize, cols: i32, a: usize, out: usize): void {
-  const nb = cols >> 5;
-  // Two accumulators so consecutive blocks do not wait on each other's add.
-  let c0 = f32x4.splat(0);
-  let c1 = c0;
-  let b = 0;
-  for (; b + 2 <= nb; b += 2) {
-    c0 = blockDot(fam, row, cols, b, a, c0);
-    c1 = blockDot(fam, row, cols, b + 1, a, c1);
+@inline function intRows(
+  fam: i32,
+  rows: usize,
+  ds: usize,
+  nRows: i32,
+  cols: i32,
+  x: usize,
+  n: i32,
+  acc: usize,
+  out: usize,
+  os: usize,
+): void {
+  const xs = <usize>actStride(ACT32, cols);
+  for (let r = 0; r < nRows; r++) {
+    const row = rows + <usize>r * ds;
+    intRowTokens(fam, row, cols, x, xs, n, acc);
+    for (let t = 0; t < n; t++) {
+      const y = hsum(v128.load(acc + <usize>(t * 16))) + minTerm(fam, row, cols, x + <usize>t * xs);
+      store<f32>(out + <usize>t * os + <usize>(r * 4), y);
+    }
   }
-  if (b < nb) c0 = blockDot(fam, row, cols, b, a, c0);
-  store<f32>(out, hsum(f32x4.add(c0, c1)) + minTerm(fam, row, cols, a));
+}
+
+function rowsG32(rows: usize, ds: usize, nRows: i32, cols: i32, x: usize, n: i32, acc: usize, out: usize, os: usize): void {
+  intRows(FAM_G32, rows, ds, nRows, cols, x, n, acc, out, os);
+}
+function rowsG16(rows: usize, ds: usize, nRows: i32, cols: i32, x: usize, n: i32, acc: usize, out: usize, os: usize): void {
+  intRows(FAM_G16, rows, ds, nRows, cols, x, n, acc, out, os);
+}
+function rowsS32(rows: usize, ds: usize, nRows: i32, cols: i32, x: usize, n: i32, acc: usize, out: usize, os: usize): void {
+  intRows(FAM_S32, rows, ds, nRows, cols, x, n, acc, out, os);
 }
 
 function floatTile4(row: usize, cols: i32, x: usize, out: usize, os: usize): void {
@@ -140,23 +174,18 @@ function floatTile1(row: usize, cols: i32, x: usize, out: usize): void {
   store<f32>(out, s);
 }
 
-function tile4G32(row: usize, cols: i32, a: usize, as: usize, out: usize, os: usize): void {
-  intTile4(FAM_G32, row, cols, a, as, out, os);
-}
-function tile4G16(row: usize, cols: i32, a: usize, as: usize, out: usize, os: usize): void {
-  intTile4(FAM_G16, row, cols, a, as, out, os);
-}
-function tile4S32(row: usize, cols: i32, a: usize, as: usize, out: usize, os: usize): void {
-  intTile4(FAM_S32, row, cols, a, as, out, os);
-}
-function tile1G32(row: usize, cols: i32, a: usize, out: usize): void {
-  intTile1(FAM_G32, row, cols, a, out);
-}
-function tile1G16(row: usize, cols: i32, a: usize, out: usize): void {
-  intTile1(FAM_G16, row, cols, a, out);
-}
-function tile1S32(row: usize, cols: i32, a: usize, out: usize): void {
-  intTile1(FAM_S32, row, cols, a, out);
+/** Float rows (`nRows` rows `rs` bytes apart) against f32 tokens, four tokens at a time. */
+function floatRows(rows: usize, rs: usize, nRows: i32, cols: i32, x: usize, nTokens: i32, out: usize, os: usize): void {
+  const xs = <usize>cols * 4;
+  for (let t = 0; t < nTokens; t += 4) {
+    const xt = x + <usize>t * xs;
+    for (let r = 0; r < nRows; r++) {
+      const row = rows + <usize>r * rs;
+      const o = out + <usize>t * os + <usize>(r * 4);
+      if (nTokens - t >= 4) floatTile4(row, cols, xt, o, os);
+      else for (let u = t; u < nTokens; u++) floatTile1(row, cols, x + <usize>u * xs, out + <usize>u * os + <usize>(r * 4));
+    }
+  }
 }
 
 /** Activation layout matmulRows expects for `type` and `nTokens`: ACT32, ACT256, or -1 (f32 input). */
@@ -167,9 +196,14 @@ export function actKind(type: i32, nTokens: i32): i32 {
   return kind >= 0 ? kind : ACT32;
 }
 
+/** Scratch bytes one thread needs for matmulRows over `rowsPerChunk` rows. */
+export function scratchBytes(type: i32, cols: i32, rowsPerChunk: i32): i32 {
+  return rowsPerChunk * decodedStride(type, cols) + TOKEN_TILE * 16;
+}
+
 /**
  * out f32 `[nTokens][rows]`, rows [r0, r1). `x` is the f32 input (float weights) or the activations
- * quantized as actKind(type, nTokens). `scratch` holds (r1 - r0) decoded rows and belongs to the calling thread.
+ * quantized as actKind(type, nTokens). `scratch` (scratchBytes) belongs to the calling thread.
  */
 export function matmulRows(
   type: i32,
@@ -189,34 +223,26 @@ export function matmulRows(
     return;
   }
   const fam = family(type);
-  const direct = type == F32;
-  const ds = <usize>decodedStride(type, cols);
-  if (!direct) {
-    for (let r = r0; r < r1; r++) decodeRow(type, w + <usize>r * <usize>rowBytes, cols, scratch + <usize>(r - r0) * ds);
-  }
-  const xs = <usize>(fam == FAM_F ? cols * 4 : actStride(ACT32, cols));
   const os = <usize>rows * 4;
-  for (let t = 0; t < nTokens; t += 4) {
-    const tile = nTokens - t >= 4;
+  if (type == F32) {
+    floatRows(w + <usize>r0 * <usize>rowBytes, <usize>rowBytes, r1 - r0, cols, x, nTokens, out + <usize>(r0 * 4), os);
+    return;
+  }
+  const ds = <usize>decodedStride(type, cols);
+  const nRows = r1 - r0;
+  for (let r = 0; r < nRows; r++) decodeRow(type, w + <usize>(r0 + r) * <usize>rowBytes, cols, scratch + <usize>r * ds);
+  if (fam == FAM_F) {
+    floatRows(scratch, ds, nRows, cols, x, nTokens, out + <usize>(r0 * 4), os);
+    return;
+  }
+  const acc = scratch + <usize>nRows * ds;
+  const xs = <usize>actStride(ACT32, cols);
+  for (let t = 0; t < nTokens; t += TOKEN_TILE) {
+    const n = min(TOKEN_TILE, nTokens - t);
     const xt = x + <usize>t * xs;
-    for (let r = r0; r < r1; r++) {
-      const row = direct ? w + <usize>r * <usize>rowBytes : scratch + <usize>(r - r0) * ds;
-      const o = out + <usize>t * os + <usize>r * 4;
-      if (tile) {
-        if (fam == FAM_F) floatTile4(row, cols, xt, o, os);
-        else if (fam == FAM_G32) tile4G32(row, cols, xt, xs, o, os);
-        else if (fam == FAM_G16) tile4G16(row, cols, xt, xs, o, os);
-        else tile4S32(row, cols, xt, xs, o, os);
-      } else {
-        for (let u = t; u < nTokens; u++) {
-          const xu = x + <usize>u * xs;
-          const ou = out + <usize>u * os + <usize>r * 4;
-          if (fam == FAM_F) floatTile1(row, cols, xu, ou);
-          else if (fam == FAM_G32) tile1G32(row, cols, xu, ou);
-          else if (fam == FAM_G16) tile1G16(row, cols, xu, ou);
-          else tile1S32(row, cols, xu, ou);
-        }
-      }
-    }
+    const ot = out + <usize>t * os + <usize>(r0 * 4);
+    if (fam == FAM_G32) rowsG32(scratch, ds, nRows, cols, xt, n, acc, ot, os);
+    else if (fam == FAM_G16) rowsG16(scratch, ds, nRows, cols, xt, n, acc, ot, os);
+    else rowsS32(scratch, ds, nRows, cols, xt, n, acc, ot, os);
   }
 }

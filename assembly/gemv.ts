@@ -3,7 +3,7 @@
 // whole super-block sums in integers (the sub-block scales ride along in the i16→i32 multiply-add);
 // legacy types use ACT32 and convert each 32-block's sum once, with their f16 scales converted 4 at a time.
 import { ACT32, ACT256 } from './quant';
-import { bcast16, bcast32, f16, f16x4, hsum, madd, pairs16 } from './simd';
+import { bcast16, bcast32, dot16s, f16, f16x4, hsum, madd, pairs16 } from './simd';
 import { Q4_0, Q4_1, Q4_K, Q5_0, Q5_1, Q5_K, Q6_K, Q8_0 } from './types';
 
 const LOW4 = i8x16.splat(0x0f);
@@ -152,15 +152,10 @@ function rowQ6K(w: usize, cols: i32, a: usize): f32 {
 // @ts-ignore: decorator
 @inline function legacyDot(type: i32, blk: usize, x: usize): v128 {
   if (type == Q8_0) {
-    // Signed weights: put each weight's sign on the activation so that the 7-bit operand is |w|.
     const w0 = v128.load(blk, 2);
     const w1 = v128.load(blk, 18);
-    const n0 = i8x16.lt_s(w0, i8x16.splat(0));
-    const n1 = i8x16.lt_s(w1, i8x16.splat(0));
-    const x0 = i8x16.sub(v128.xor(v128.load(x), n0), n0);
-    const x1 = i8x16.sub(v128.xor(v128.load(x, 16), n1), n1);
-    const p0 = i32x4.extadd_pairwise_i16x8_s(pairs16(x0, i8x16.abs(w0)));
-    return i32x4.add(p0, i32x4.extadd_pairwise_i16x8_s(pairs16(x1, i8x16.abs(w1))));
+    const d0 = dot16s(v128.load(x), i8x16.abs(w0), i8x16.lt_s(w0, i8x16.splat(0)));
+    return i32x4.add(d0, dot16s(v128.load(x, 16), i8x16.abs(w1), i8x16.lt_s(w1, i8x16.splat(0))));
   }
   const hasMin = type == Q4_1 || type == Q5_1;
   const high = type == Q5_0 || type == Q5_1;

@@ -38,16 +38,14 @@
 }
 
 /**
- * Signed×signed dot product of 16 bytes where the weights lie in -127..127. The relaxed build moves the
- * weight's sign onto the activation so that the 7-bit operand is |w|.
+ * Signed dot product of 16 activation bytes with 16 weights given as |w| (0..127) and a sign mask
+ * (0xff where w < 0): the sign moves onto the activation so that the 7-bit operand is |w|.
  */
 // @ts-ignore: decorator
-@inline export function dot16s(x: v128, w: v128, wabs: v128, wneg: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) {
-    const xs = i8x16.sub(v128.xor(x, wneg), wneg);
-    return i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(xs, wabs));
-  }
-  return dot16(x, w);
+@inline export function dot16s(x: v128, wabs: v128, wneg: v128): v128 {
+  const xs = i8x16.sub(v128.xor(x, wneg), wneg);
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(xs, wabs));
+  return dot16(xs, wabs);
 }
 
 /** Sum of the four f32 lanes. */

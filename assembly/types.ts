@@ -35,13 +35,19 @@ export function family(type: i32): i32 {
   return fam == FAM_G16 ? 16 : 32;
 }
 
+/** Bytes of a decoded integer row's values: u8 values, or for FAM_S32 |w| then the sign masks. */
+// @ts-ignore: decorator
+@inline export function valueBytes(fam: i32, cols: i32): i32 {
+  return fam == FAM_S32 ? 2 * cols : cols;
+}
+
 /**
- * Bytes of one decoded row: f32 values, or u8 values followed by a splatted v128 scale and an f32 min per
- * group (see decode.ts). Multiple of 64.
+ * Bytes of one decoded row: f32 values, or integer values followed by a splatted v128 scale and an f32
+ * min per group (see decode.ts). Multiple of 64.
  */
 export function decodedStride(type: i32, cols: i32): i32 {
   const fam = family(type);
   if (fam == FAM_F) return (cols * 4 + 63) & ~63;
   const groups = cols / groupSize(fam);
-  return (cols + 20 * groups + 63) & ~63;
+  return (valueBytes(fam, cols) + 20 * groups + 63) & ~63;
 }

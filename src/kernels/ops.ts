@@ -37,7 +37,8 @@ export interface KernelExports {
   /** Activation layout for a matmul of `type` over `nTokens` tokens; -1 for f32 input. */
   actKind(type: number, nTokens: number): number;
   actStride(kind: number, cols: number): number;
-  decodedStride(type: number, cols: number): number;
+  /** Scratch bytes one thread needs for a matmul chunk of `rowsPerChunk` rows. */
+  scratchBytes(type: number, cols: number, rowsPerChunk: number): number;
   family(type: number): number;
 }
 

@@ -113,7 +113,7 @@ class WasmBackend implements Backend {
       nTokens === 1
         ? Math.min(64, Math.max(8, Math.ceil(w.rows / (threads * 4))))
         : Math.min(PREFILL_ROWS, Math.ceil(w.rows / threads));
-    const stride = per * this.k.decodedStride(w.type, w.cols);
+    const stride = Math.ceil(this.k.scratchBytes(w.type, w.cols, per) / 64) * 64;
     const c = this.pool.ctl;
     c.i32[OP] = Op.Matmul;
     c.u32.set([w.type, w.ptr, w.rowBytes, w.rows, w.cols, input, nTokens, out, per], A);
