@@ -8,6 +8,7 @@ import { CONVERT_HELP, convertCommand } from './commands/convert.js';
 import { DEMO_HELP, demoCommand } from './commands/demo.js';
 import { GENERATE_HELP, generateCommand } from './commands/generate.js';
 import { INSPECT_HELP, inspectCommand } from './commands/inspect.js';
+import { SERVE_HELP, serveCommand } from './commands/serve.js';
 import { reportAndExit, UsageError } from './errors.js';
 
 const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<void> }> = {
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<
   chat: { help: CHAT_HELP, run: chatCommand },
   inspect: { help: INSPECT_HELP, run: inspectCommand },
   convert: { help: CONVERT_HELP, run: convertCommand },
+  serve: { help: SERVE_HELP, run: serveCommand },
 };
 
 const USAGE = `kvsieve — long-context LLM inference with KV-cache compression
@@ -28,6 +30,7 @@ commands:
   chat       interactive chat
   inspect    show a GGUF file's metadata, tensors and memory needs
   convert    convert a llama2.c checkpoint to GGUF
+  serve      OpenAI-compatible HTTP server with a web page to chat and watch the KV cache
 
 Run "kvsieve <command> --help" for a command's options.`;
 

@@ -2,6 +2,7 @@
 import type { ParseArgsConfig } from 'node:util';
 import type { GenerateOptions } from '../generate/context.js';
 import type { LoadOptions } from '../model/model.js';
+import { type PressSpec, pressFromSpec } from '../presses/index.js';
 import { UsageError } from './errors.js';
 
 export const modelOptions = {
@@ -87,4 +88,29 @@ export function generateOptionsFrom(values: Values): GenerateOptions {
     maxTokens: num(values, 'max-tokens', { int: true, min: 0 }) ?? 256,
     stop: values.stop as string[] | undefined,
   };
+}
+
+export const pressOptions = {
+  press: { type: 'string', short: 'p' },
+  ratio: { type: 'string', short: 'r' },
+  budget: { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
+export const PRESS_HELP = `  -p, --press NAME        KV-cache compression (see kvsieve presses; default: full cache)
+  -r, --ratio R           compression ratio: keep about 1/R of the tokens (default 4 with a press)
+      --budget N          or an absolute number of tokens per KV head`;
+
+/** The press spec from --press/--ratio/--budget (undefined = full cache). */
+export function pressSpecFrom(values: Values): PressSpec | undefined {
+  const name = values.press;
+  const ratio = num(values, 'ratio', { min: 1 });
+  const budget = num(values, 'budget', { int: true, min: 1 });
+  if (name === undefined) {
+    if (ratio !== undefined || budget !== undefined) throw new UsageError('--ratio/--budget need a --press');
+    return undefined;
+  }
+  if (typeof name !== 'string') throw new UsageError('--press takes one name');
+  const spec = budget !== undefined ? { name, budget } : { name, ratio: ratio ?? 4 };
+  pressFromSpec(spec); // fail on a bad press before the model loads
+  return spec;
 }

@@ -3,7 +3,16 @@ import { parseArgs } from 'node:util';
 import { renderChat } from '../../chat/template.js';
 import type { Model } from '../../model/model.js';
 import { loadFromArgs } from '../load.js';
-import { generateOptionsFrom, MODEL_HELP, modelOptions, SAMPLING_HELP, samplingOptions } from '../options.js';
+import {
+  generateOptionsFrom,
+  MODEL_HELP,
+  modelOptions,
+  PRESS_HELP,
+  pressOptions,
+  pressSpecFrom,
+  SAMPLING_HELP,
+  samplingOptions,
+} from '../options.js';
 import { formatBytes } from '../progress.js';
 
 export const CHAT_HELP = `kvsieve chat [options]
@@ -12,6 +21,7 @@ Interactive chat with the model's chat template. The whole conversation stays in
 feeds only the new tokens. Commands: /reset, /stats, /exit.
 
 ${MODEL_HELP}
+${PRESS_HELP}
       --system TEXT       system message
 ${SAMPLING_HELP}`;
 
@@ -34,6 +44,7 @@ export async function chatCommand(argv: string[]): Promise<void> {
     options: { ...modelOptions, ...samplingOptions, system: { type: 'string' } },
   });
   const gen = generateOptionsFrom(values);
+  const press = pressSpecFrom(values);
   const model = await loadFromArgs(values);
   const rl = createInterface({
     input: process.stdin,
@@ -42,7 +53,7 @@ export async function chatCommand(argv: string[]): Promise<void> {
   });
   const initial = values.system ? [{ role: 'system', content: values.system }] : [];
   let messages = [...initial];
-  let ctx = model.createContext();
+  let ctx = model.createContext({ press });
   /** The rendered text the cache already holds. */
   let fed = '';
   try {
@@ -56,13 +67,16 @@ export async function chatCommand(argv: string[]): Promise<void> {
       if (line === '/exit' || line === '/quit') break;
       if (line === '/reset') {
         ctx.dispose();
-        ctx = model.createContext();
+        ctx = model.createContext({ press });
         messages = [...initial];
         fed = '';
         continue;
       }
       if (line === '/stats') {
-        process.stdout.write(`${ctx.tokens.length} tokens seen, KV cache ${formatBytes(ctx.cache.bytes)}\n`);
+        const kept = (ctx.keptFraction * 100).toFixed(1);
+        process.stdout.write(
+          `${ctx.tokens.length} tokens seen, ${kept}% kept, KV cache ${formatBytes(ctx.cache.bytes)}\n`,
+        );
         continue;
       }
       if (!line) continue;
@@ -72,7 +86,7 @@ export async function chatCommand(argv: string[]): Promise<void> {
       // start over from a fresh cache.
       if (!full.startsWith(fed)) {
         ctx.dispose();
-        ctx = model.createContext();
+        ctx = model.createContext({ press });
         fed = '';
       }
       let reply = '';

@@ -1,18 +1,31 @@
 import { parseArgs } from 'node:util';
 import { passkeySample, scorePasskey } from '../../bench/tasks/passkey.js';
+import type { PressSpec } from '../../presses/index.js';
+import { pressFromSpec } from '../../presses/index.js';
+import { UsageError } from '../errors.js';
 import { loadFromArgs } from '../load.js';
 import { MODEL_HELP, modelOptions, num } from '../options.js';
 import { formatBytes } from '../progress.js';
 
 export const DEMO_HELP = `kvsieve demo [options]
 
-Hides a passkey in a long filler text and asks the model for it, at a few context lengths, and prints
-what the model answered, whether it was right, and the KV-cache memory it took.
+Hides a passkey in a long filler text and asks the model for it, with the full KV cache and with
+compressed ones, and prints each answer, whether it was right, and the KV-cache memory it took.
 
 ${MODEL_HELP}
-      --lengths N,N,...   prompt lengths in tokens (default 256,512,1024)
+      --lengths N,N,...   prompt lengths in tokens (default 512,1024,2048)
+      --presses P,P,...   presses to compare (default full,lagkv,streaming,knorm)
+  -r, --ratio R           compression ratio for the presses (default 4)
       --digits N          passkey digits (default 5)
       --seed N            which passkeys (default 1)`;
+
+function parseLength(s: string): number {
+  const m = s.trim().match(/^(\d+(?:\.\d+)?)(k?)$/i);
+  const n = m ? Math.round(Number(m[1]) * (m[2] ? 1024 : 1)) : Number.NaN;
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`--lengths: "${s}" is not a token count (e.g. 512 or 2k)`);
+  return n;
+}
 
 export async function demoCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -20,38 +33,56 @@ export async function demoCommand(argv: string[]): Promise<void> {
     options: {
       ...modelOptions,
       lengths: { type: 'string' },
+      presses: { type: 'string' },
+      ratio: { type: 'string', short: 'r' },
       digits: { type: 'string' },
       seed: { type: 'string' },
     },
   });
-  const lengths = (values.lengths ?? '256,512,1024').split(',').map((s) => {
-    const n = Number(s.trim().replace(/k$/i, '000'));
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`--lengths: "${s}" is not a token count`);
-    return n;
+  const lengths = (values.lengths ?? '512,1024,2048').split(',').map(parseLength);
+  const ratio = num(values, 'ratio', { min: 1 }) ?? 4;
+  const presses: PressSpec[] = (values.presses ?? 'full,lagkv,streaming,knorm').split(',').map((name) => {
+    const spec = name.trim() === 'full' ? { name: 'full' } : { name: name.trim(), ratio };
+    pressFromSpec(spec);
+    return spec;
   });
   const digits = num(values, 'digits', { int: true, min: 1, max: 256 }) ?? 5;
   const seed = num(values, 'seed', { int: true, min: 0 }) ?? 1;
   const model = await loadFromArgs(values);
+  const out = (s: string) => process.stdout.write(s);
   try {
     const c = model.config;
-    process.stdout.write(
-      `model ${c.name}: ${c.nLayers} layers, ${c.nHeads} heads / ${c.nKvHeads} KV heads, context ${c.contextLength}, backend ${model.backend.name}\n\n`,
+    out(
+      `${c.name}: ${c.nLayers} layers, ${c.nHeads} heads / ${c.nKvHeads} KV heads, context ${c.contextLength}, ${model.backend.name} kernels\n`,
     );
-    process.stdout.write(
-      `${'tokens'.padStart(7)}  ${'passkey'.padEnd(digits + 2)}  ${'answer'.padEnd(digits + 8)}  ok  KV cache    time\n`,
+    out(`passkey retrieval, ${digits}-digit keys hidden at 50% depth; presses at ${ratio}× compression\n\n`);
+    const col = Math.max(2 * digits + 2, 18);
+    out(
+      `${'tokens'.padStart(7)}  ${'passkey'.padEnd(digits + 1)} ${presses.map((p) => p.name.padEnd(col)).join(' ')}\n`,
     );
+    const score: number[] = presses.map(() => 0);
     for (const [i, len] of lengths.entries()) {
+      if (len > c.contextLength)
+        throw new UsageError(`--lengths: ${len} exceeds the model's context of ${c.contextLength}`);
       const s = passkeySample(model.tokenizer, { tokens: len, depth: 0.5, digits, seed: seed + i });
-      const ctx = model.createContext();
-      const t0 = performance.now();
-      const answer = await ctx.complete(s.prompt, { maxTokens: digits + 4 });
-      const secs = (performance.now() - t0) / 1000;
-      const ok = scorePasskey(answer, s.answer) === 1;
-      process.stdout.write(
-        `${String(s.tokens).padStart(7)}  ${s.answer.padEnd(digits + 2)}  ${JSON.stringify(answer.trim()).padEnd(digits + 8)}  ${ok ? '✓ ' : '✗ '}  ${formatBytes(ctx.cache.bytes).padEnd(10)} ${secs.toFixed(1)}s\n`,
-      );
-      ctx.dispose();
+      const cells: string[] = [];
+      for (const [j, press] of presses.entries()) {
+        const ctx = model.createContext({ press });
+        const answer = (await ctx.complete(s.prompt, { maxTokens: digits + 3 })).trim();
+        const ok = scorePasskey(answer, s.answer) === 1;
+        score[j] += ok ? 1 : 0;
+        const shown = answer.match(/\d+/)?.[0] ?? (answer.slice(0, digits) || '∅');
+        cells.push(
+          `${ok ? '✓' : '✗'} ${shown.slice(0, digits)} ${formatBytes(ctx.peakCacheBytes)}`.padEnd(col),
+        );
+        ctx.dispose();
+      }
+      out(`${String(s.tokens).padStart(7)}  ${s.answer.padEnd(digits + 1)} ${cells.join(' ')}\n`);
     }
+    out(
+      `\n${'correct'.padStart(7)}  ${''.padEnd(digits + 1)} ${score.map((n) => `${n}/${lengths.length}`.padEnd(col)).join(' ')}\n`,
+    );
+    out('(each cell: right/wrong, the number answered, the peak KV-cache memory)\n');
   } finally {
     await model.close();
   }

@@ -3,7 +3,16 @@ import { parseArgs } from 'node:util';
 import { renderChat } from '../../chat/template.js';
 import { UsageError } from '../errors.js';
 import { loadFromArgs } from '../load.js';
-import { generateOptionsFrom, MODEL_HELP, modelOptions, SAMPLING_HELP, samplingOptions } from '../options.js';
+import {
+  generateOptionsFrom,
+  MODEL_HELP,
+  modelOptions,
+  PRESS_HELP,
+  pressOptions,
+  pressSpecFrom,
+  SAMPLING_HELP,
+  samplingOptions,
+} from '../options.js';
 import { ProgressBar } from '../progress.js';
 
 export const GENERATE_HELP = `kvsieve generate [options] [PROMPT]
@@ -11,6 +20,7 @@ export const GENERATE_HELP = `kvsieve generate [options] [PROMPT]
 Generates a continuation of PROMPT (or --file) and streams it to stdout.
 
 ${MODEL_HELP}
+${PRESS_HELP}
       --file FILE         read the prompt from FILE
       --chat              wrap the prompt as a user message with the model's chat template
       --system TEXT       system message (with --chat)
@@ -24,6 +34,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
     options: {
       ...modelOptions,
       ...samplingOptions,
+      ...pressOptions,
       file: { type: 'string', short: 'f' },
       chat: { type: 'boolean' },
       system: { type: 'string' },
@@ -34,6 +45,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
   if (values.file === undefined && positionals.length === 0)
     throw new UsageError('give a prompt (or --file FILE)');
   const gen = generateOptionsFrom(values);
+  const press = pressSpecFrom(values);
   const model = await loadFromArgs(values);
   try {
     if (values.chat) {
@@ -47,7 +59,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
         eosToken: model.tokenizer.eos !== undefined ? model.tokenizer.tokenToPiece(model.tokenizer.eos) : '',
       });
     }
-    const ctx = model.createContext();
+    const ctx = model.createContext({ press });
     const bar = new ProgressBar('prefill');
     const t0 = performance.now();
     let tPrefill = t0;
@@ -79,6 +91,10 @@ export async function generateCommand(argv: string[]): Promise<void> {
         completionTokens: n,
         prefillTokensPerSecond: promptTokens / ((tPrefill - t0) / 1000),
         decodeTokensPerSecond: n / ((t1 - tPrefill) / 1000),
+        press: ctx.press?.name ?? 'full',
+        keptFraction: ctx.keptFraction,
+        kvBytes: ctx.cache.bytes,
+        peakKvBytes: ctx.peakCacheBytes,
       };
       process.stdout.write(`${JSON.stringify(out)}\n`);
     } else process.stdout.write('\n');
