@@ -1,0 +1,154 @@
+// POST /v1/completions and /v1/chat/completions: validate, tokenize and size-check the prompt (400s come before
+// any queueing), wait for a generation slot, then stream or collect the text. The context is freed however the
+// request ends; a client that disconnects aborts its generation at the next token.
+import { randomBytes } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import type { Model } from '../model/model.js';
+import { type CacheSnapshot, keptFraction, snapshotCache } from './cache-view.js';
+import { ApiError, invalid, toApiError } from './errors.js';
+import { EventStream, sendJson } from './http.js';
+import type { Limiter } from './limiter.js';
+import { chatShape, completionShape, type KvsieveStats, type ResponseShape, type Usage } from './openai.js';
+import { contextFor } from './press.js';
+import { chatPrompt, chatSegments, completionPrompt, completionSegments } from './prompt.js';
+import { type PressSpec, parseChat, parseCompletion } from './requests.js';
+
+export interface GenerationDeps {
+  model: Model;
+  modelId: string;
+  limiter: Limiter;
+  /** Context size for every request (default: the model's trained context). */
+  contextSize?: number;
+  /** Press for requests that name none. */
+  defaultPress?: PressSpec;
+  /** Running and queued requests, so shutdown can abort them. */
+  inflight: Set<AbortController>;
+  /** Registers a live cache (for the stats endpoint); returns the function that unregisters it. */
+  track: (cacheBytes: () => number) => () => void;
+  keepSnapshot: (s: CacheSnapshot) => void;
+}
+
+/** What the request log records about a generation. */
+export interface GenerationRecord {
+  promptTokens: number;
+  completionTokens: number;
+  finishReason: string;
+  queuedMs: number;
+}
+
+export type Endpoint = 'chat' | 'completion';
+
+export async function handleGeneration(
+  deps: GenerationDeps,
+  endpoint: Endpoint,
+  body: Record<string, unknown>,
+  res: ServerResponse,
+  record: (r: GenerationRecord) => void,
+): Promise<void> {
+  const { model } = deps;
+  const chat = endpoint === 'chat' ? parseChat(body) : undefined;
+  const completion = endpoint === 'completion' ? parseCompletion(body, model.config.vocabSize) : undefined;
+  const params = (chat ?? completion)!;
+  const ids = chat ? chatPrompt(model, chat.messages) : completionPrompt(model, completion!.prompt);
+  const press = params.press ?? deps.defaultPress;
+  const limit = deps.contextSize ?? model.config.contextLength;
+  if (ids.length > limit) {
+    throw invalid(
+      `this model's maximum context length is ${limit} tokens, but the ${chat ? 'messages' : 'prompt'} ` +
+        `came to ${ids.length} tokens`,
+      chat ? 'messages' : 'prompt',
+      'context_length_exceeded',
+    );
+  }
+  const ctx = contextFor(model, press, limit);
+  const id = `${chat ? 'chatcmpl' : 'cmpl'}-${randomBytes(12).toString('hex')}`;
+  const ids0 = {
+    id,
+    model: deps.modelId,
+    created: Math.floor(Date.now() / 1000),
+    includeUsage: params.includeUsage,
+  };
+  const shape: ResponseShape = chat ? chatShape(ids0) : completionShape(ids0);
+  // OpenAI's defaults: 16 tokens for completions, the rest of the context for chat.
+  const maxTokens = params.sampling.maxTokens ?? (chat ? limit - ids.length : 16);
+
+  const abort = new AbortController();
+  const onClose = () => {
+    if (!res.writableFinished) abort.abort(new Error('client disconnected'));
+  };
+  res.on('close', onClose);
+  deps.inflight.add(abort);
+  const untrack = deps.track(() => ctx.cache.bytes);
+  const queuedAt = performance.now();
+  let queuedMs = 0;
+  let completionTokens = 0;
+  let finishReason = 'refused';
+  try {
+    const release = await deps.limiter.acquire(abort.signal);
+    queuedMs = performance.now() - queuedAt;
+    const stream = params.stream ? new EventStream(res) : undefined;
+    try {
+      for (const c of shape.opening()) stream?.send(c);
+      let text = '';
+      const { stop, ...sampling } = params.sampling;
+      for await (const t of ctx.generate(ids, { ...sampling, maxTokens, stop, signal: abort.signal })) {
+        if (t.id >= 0) completionTokens++;
+        if (t.text === '') continue;
+        if (stream) stream.send(shape.delta(t.text));
+        else text += t.text;
+      }
+      finishReason = ctx.finishReason ?? 'stop';
+      if (finishReason === 'abort') {
+        // A disconnected client hears nothing more; a shutdown tells the client why its answer stopped.
+        const reason: unknown = abort.signal.reason;
+        if (reason instanceof ApiError) {
+          if (stream) stream.fail(reason);
+          else sendJson(res, reason.status, reason.body);
+        }
+        return;
+      }
+      const reason = finishReason === 'length' ? 'length' : 'stop';
+      const snapshot = snapshotCache(ctx, id, ids.length, (promptTokens, tokensSeen) =>
+        chat
+          ? chatSegments(model, chat.messages, promptTokens, tokensSeen)
+          : completionSegments(promptTokens, tokensSeen),
+      );
+      deps.keepSnapshot(snapshot);
+      const stats: KvsieveStats = {
+        press: press?.name ?? null,
+        ratio: press?.ratio ?? null,
+        budget: press?.budget ?? null,
+        kept_fraction: keptFraction(snapshot),
+        kv_bytes: snapshot.kvBytes,
+        kept_tokens: snapshot.keptTokens,
+        tokens_seen: snapshot.tokensSeen,
+        cache_id: id,
+      };
+      const usage: Usage = {
+        prompt_tokens: ids.length,
+        completion_tokens: completionTokens,
+        total_tokens: ids.length + completionTokens,
+      };
+      if (stream) {
+        stream.send(shape.finish(reason, stats));
+        if (params.includeUsage) stream.send(shape.usage(usage));
+        stream.done();
+      } else {
+        sendJson(res, 200, shape.whole(text, reason, usage, stats));
+      }
+    } catch (e) {
+      // Once the event stream has started, an error can only be reported inside it.
+      stream?.fail(toApiError(e));
+      finishReason = 'error';
+      throw e;
+    } finally {
+      release();
+    }
+  } finally {
+    res.off('close', onClose);
+    deps.inflight.delete(abort);
+    untrack();
+    ctx.dispose();
+    record({ promptTokens: ids.length, completionTokens, finishReason, queuedMs });
+  }
+}

@@ -1,0 +1,81 @@
+// Small node:http helpers: bounded JSON bodies, JSON and error replies, and server-sent events.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ApiError, invalid } from './errors.js';
+
+/** Reads and parses a JSON object body, refusing more than `limit` bytes (413) and anything not JSON (400). */
+export async function readJsonObject(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    // Stop reading at once: an oversized body is not buffered only to be thrown away.
+    if (size > limit) throw tooLarge(limit);
+    chunks.push(chunk);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch (e) {
+    throw invalid(`the request body is not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw invalid('the request body must be a JSON object');
+  }
+  return body as Record<string, unknown>;
+}
+
+function tooLarge(limit: number): ApiError {
+  return new ApiError(413, `the request body is larger than ${limit} bytes`, 'invalid_request_error');
+}
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, e: ApiError, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  sendJson(res, e.status, e.body, headers);
+}
+
+/** A server-sent-event stream in the framing OpenAI uses: `data: <json>\n\n` events, then `data: [DONE]`. */
+export class EventStream {
+  constructor(private readonly res: ServerResponse) {
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-accel-buffering': 'no',
+    });
+    res.flushHeaders();
+  }
+
+  send(data: unknown): void {
+    // Events are a few hundred bytes and their number is bounded by max_tokens, so a slow reader costs at
+    // most one completion's worth of buffered text; waiting for 'drain' would hold the model for everyone.
+    if (!this.res.destroyed) this.res.write(`data: ${JSON.stringify(data)}\n\n`);
+  }
+
+  done(): void {
+    if (!this.res.destroyed) this.res.end('data: [DONE]\n\n');
+  }
+
+  /** Ends the stream with an error event, which OpenAI's clients raise as an APIError. */
+  fail(e: ApiError): void {
+    if (!this.res.destroyed) this.res.end(`data: ${JSON.stringify(e.body)}\n\n`);
+  }
+}
