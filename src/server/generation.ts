@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { Model } from '../model/model.js';
+import type { PressSpec } from '../presses/index.js';
 import { type CacheSnapshot, keptFraction, snapshotCache } from './cache-view.js';
 import { ApiError, invalid, toApiError } from './errors.js';
 import { EventStream, sendJson } from './http.js';
@@ -11,7 +12,7 @@ import type { Limiter } from './limiter.js';
 import { chatShape, completionShape, type KvsieveStats, type ResponseShape, type Usage } from './openai.js';
 import { contextFor } from './press.js';
 import { chatPrompt, chatSegments, completionPrompt, completionSegments } from './prompt.js';
-import { type PressSpec, parseChat, parseCompletion } from './requests.js';
+import { parseChat, parseCompletion } from './requests.js';
 
 export interface GenerationDeps {
   model: Model;

@@ -1,17 +1,21 @@
 // The one place requests meet KV-cache compression: a request's press spec becomes its context.
 import type { Context } from '../generate/context.js';
 import type { Model } from '../model/model.js';
+import { type Press, type PressSpec, pressFromSpec, pressNames } from '../presses/index.js';
 import { invalid } from './errors.js';
-import type { PressSpec } from './requests.js';
+
+/** Builds the press a spec names; unknown names and bad ratios or budgets are 400s. */
+export function pressFor(spec: PressSpec): Press {
+  try {
+    return pressFromSpec(spec);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    const param = pressNames().includes(spec.name) ? 'kvsieve' : 'kvsieve.press';
+    throw invalid(e.message, param, 'invalid_press');
+  }
+}
 
 /** A fresh context for one request, compressed by the press the request (or the server's default) names. */
-export function contextFor(
-  model: Model,
-  press: PressSpec | undefined,
-  contextSize: number | undefined,
-): Context {
-  if (press !== undefined) {
-    throw invalid('KV-cache presses are not available in this build', 'kvsieve.press', 'unsupported_press');
-  }
-  return model.createContext({ contextSize });
+export function contextFor(model: Model, spec: PressSpec | undefined, contextSize: number): Context {
+  return model.createContext({ contextSize, press: spec === undefined ? undefined : pressFor(spec) });
 }

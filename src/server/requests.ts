@@ -1,15 +1,10 @@
 // Validates OpenAI request bodies into typed parameters. Every problem is a 400 naming the field, so a client
 // learns what to fix; fields this server cannot honour are refused rather than silently ignored.
 import type { ChatMessage } from '../chat/template.js';
+import type { PressSpec } from '../presses/index.js';
 import { invalid } from './errors.js';
 
 type Body = Record<string, unknown>;
-
-export interface PressSpec {
-  name: string;
-  ratio?: number;
-  budget?: number;
-}
 
 export interface SamplingParams {
   /** Undefined: the endpoint's default (OpenAI: 16 for completions, the rest of the context for chat). */
@@ -55,7 +50,7 @@ function num(
     const range = [o.min !== undefined ? `>= ${o.min}` : '', o.max !== undefined ? `<= ${o.max}` : '']
       .filter(Boolean)
       .join(' and ');
-    throw invalid(`'${key}' must be ${o.int ? 'an integer' : 'a number'}${range ? ` ${range}` : ''}`, key);
+    throw invalid(`'${name}' must be ${o.int ? 'an integer' : 'a number'}${range ? ` ${range}` : ''}`, name);
   }
   return v;
 }
@@ -116,12 +111,13 @@ function pressSpec(body: Body): PressSpec | undefined {
   if (typeof ext.press !== 'string' || ext.press === '') {
     throw invalid("'kvsieve.press' must be a press name", 'kvsieve.press');
   }
-  const ratio = num(ext, 'ratio', { min: 1 });
-  const budget = num(ext, 'budget', { int: true, min: 1 });
+  const ratio = num(ext, 'ratio', { min: 1 }, 'kvsieve.ratio');
+  const budget = num(ext, 'budget', { int: true, min: 1 }, 'kvsieve.budget');
   if (ratio !== undefined && budget !== undefined) {
     throw invalid("give 'kvsieve.ratio' or 'kvsieve.budget', not both", 'kvsieve.ratio');
   }
-  return { name: ext.press, ratio, budget };
+  // Like the CLI's --press: ratio 4 unless told otherwise.
+  return budget !== undefined ? { name: ext.press, budget } : { name: ext.press, ratio: ratio ?? 4 };
 }
 
 function common(body: Body, maxTokensKeys: string[]): CommonParams {

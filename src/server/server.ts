@@ -6,13 +6,13 @@ import type { AddressInfo } from 'node:net';
 import { basename, join } from 'node:path';
 import type { Model } from '../model/model.js';
 import { packageRoot } from '../paths.js';
+import { describePresses, type PressSpec } from '../presses/index.js';
 import { keyChecker } from './auth.js';
 import { describeSnapshot, SnapshotStore } from './cache-view.js';
 import { ApiError, notFound, toApiError } from './errors.js';
 import { type Endpoint, type GenerationDeps, type GenerationRecord, handleGeneration } from './generation.js';
 import { readJsonObject, sendError, sendJson } from './http.js';
 import { Limiter } from './limiter.js';
-import type { PressSpec } from './requests.js';
 
 export interface ServerOptions {
   model: Model;
@@ -237,6 +237,7 @@ export class KvsieveServer {
         n_layers: c.nLayers,
         n_kv_heads: c.nKvHeads,
         vocab_size: c.vocabSize,
+        presses: describePresses(),
       },
     };
   }

@@ -1,10 +1,9 @@
 import { parseArgs } from 'node:util';
 import type { Model } from '../../model/model.js';
-import type { PressSpec } from '../../server/requests.js';
 import { KvsieveServer, type RequestLogEntry } from '../../server/server.js';
 import { UsageError } from '../errors.js';
 import { loadFromArgs } from '../load.js';
-import { MODEL_HELP, modelOptions, num } from '../options.js';
+import { MODEL_HELP, modelOptions, num, PRESS_HELP, pressOptions, pressSpecFrom } from '../options.js';
 
 export const SERVE_HELP = `kvsieve serve [options]
 
@@ -13,6 +12,8 @@ streaming included) and a web page at / to chat and watch the KV cache. Requests
 "kvsieve": {"press": NAME, "ratio": R} (or "budget": N) to compress their cache.
 
 ${MODEL_HELP}
+${PRESS_HELP}
+                          (the default for requests that name no press)
       --host HOST         address to bind (default 127.0.0.1, this machine only)
       --port N            port (default 8080; 0 picks a free one)
       --api-key KEY       require "Authorization: Bearer KEY" on every route (default: $KVSIEVE_API_KEY)
@@ -20,21 +21,8 @@ ${MODEL_HELP}
       --concurrency N     generations running at once (default 1)
       --max-queue N       requests waiting for a slot before 429s (default 16)
       --context-size N    tokens per request (default: the model's context length)
-      --press NAME        press for requests that name none   --ratio R   --budget N
       --grace S           seconds running requests get to finish at shutdown (default 10)
       --quiet             no request log`;
-
-function defaultPress(values: Record<string, string | boolean | undefined>): PressSpec | undefined {
-  const ratio = num(values, 'ratio', { min: 1 });
-  const budget = num(values, 'budget', { int: true, min: 1 });
-  if (typeof values.press !== 'string') {
-    if (ratio !== undefined || budget !== undefined)
-      throw new UsageError('--ratio and --budget need --press');
-    return undefined;
-  }
-  if (ratio !== undefined && budget !== undefined) throw new UsageError('give --ratio or --budget, not both');
-  return { name: values.press, ratio, budget };
-}
 
 function logLine(e: RequestLogEntry): string {
   const g = e.generation;
@@ -70,9 +58,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
       concurrency: { type: 'string' },
       'max-queue': { type: 'string' },
       'context-size': { type: 'string' },
-      press: { type: 'string' },
-      ratio: { type: 'string' },
-      budget: { type: 'string' },
+      ...pressOptions,
       grace: { type: 'string' },
       quiet: { type: 'boolean' },
     },
@@ -82,7 +68,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
   const concurrency = num(values, 'concurrency', { int: true, min: 1, max: 64 }) ?? 1;
   const maxQueue = num(values, 'max-queue', { int: true, min: 0, max: 100_000 }) ?? 16;
   const graceMs = (num(values, 'grace', { min: 0 }) ?? 10) * 1000;
-  const press = defaultPress(values);
+  const press = pressSpecFrom(values);
   const apiKey = values['api-key'] ?? process.env.KVSIEVE_API_KEY;
   if (apiKey === '') throw new UsageError('--api-key must not be empty');
   const model = await loadModel(values);
