@@ -33,10 +33,12 @@ export interface ChatParams extends CommonParams {
   messages: ChatMessage[];
 }
 
+/** A number field; `name` is what errors call it (nested fields: "kvsieve.ratio"). */
 function num(
   body: Body,
   key: string,
   o: { int?: boolean; min?: number; max?: number } = {},
+  name = key,
 ): number | undefined {
   const v = body[key];
   if (v === undefined || v === null) return undefined;
