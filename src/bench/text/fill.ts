@@ -1,6 +1,7 @@
 // Sizing a haystack to a token budget: whole units (sentences, noise lines) while they fit, then the next unit
-// cut at a word boundary. The cut follows the benchmarks' own practice: Mohtashami & Jaggi's passkey cuts its
-// filler at a character count, BABILong cuts its last background sentence at a token count.
+// cut at a word boundary (inside a word when words are long). The cut follows the benchmarks' own practice:
+// Mohtashami & Jaggi's passkey cuts its filler at a character count, BABILong cuts its last background
+// sentence at a token count.
 import type { TokenCounter } from '../tasks/types.js';
 import { pieceCost } from './cost.js';
 
@@ -47,7 +48,10 @@ export function fillUnits(
   return { units, cost, cut: false };
 }
 
-/** The word prefix of `u` whose cost is closest to `room` (undefined when no words fit at all). */
+/**
+ * The prefix of `u` whose cost is closest to `room`: whole words first, then characters of the next word when
+ * words are coarse (a UUID is a dozen tokens). Undefined when nothing fits.
+ */
 function cutWords(
   tok: TokenCounter,
   sep: string,
@@ -56,19 +60,33 @@ function cutWords(
 ): { text: string; cost: number } | undefined {
   const words = u.split(' ');
   const costOf = (k: number) => pieceCost(tok, sep, words.slice(0, k).join(' '));
-  // Largest k with cost(k) <= room, by binary search (cost grows with k).
+  const k = largest(words.length - 1, (m) => costOf(m) <= room);
+  const head = words.slice(0, k).join(' ');
+  const headCost = k === 0 ? 0 : costOf(k);
+  // Characters of word k: the longest prefix that still fits, or one more when that lands closer.
+  const next = words[k];
+  const withChars = (c: number) => (k === 0 ? next.slice(0, c) : `${head} ${next.slice(0, c)}`);
+  const charCost = (c: number) => pieceCost(tok, sep, withChars(c));
+  let c = largest(next.length - 1, (m) => charCost(m) <= room);
+  if (
+    c + 1 < next.length &&
+    Math.abs(charCost(c + 1) - room) < Math.abs((c === 0 ? headCost : charCost(c)) - room)
+  )
+    c++;
+  if (c > 0) return { text: withChars(c), cost: charCost(c) };
+  if (k === 0) return undefined;
+  return { text: head, cost: headCost };
+}
+
+/** Largest m in [0, hi] with ok(m), for ok monotone (true then false); 0 when only ok(0). */
+function largest(hi: number, ok: (m: number) => boolean): number {
   let lo = 0;
-  let hi = words.length - 1;
   while (lo < hi) {
     const mid = (lo + hi + 1) >> 1;
-    if (costOf(mid) <= room) lo = mid;
+    if (ok(mid)) lo = mid;
     else hi = mid - 1;
   }
-  let k = lo;
-  if (k + 1 < words.length && Math.abs(costOf(k + 1) - room) < Math.abs((k === 0 ? 0 : costOf(k)) - room))
-    k++;
-  if (k === 0) return undefined;
-  return { text: words.slice(0, k).join(' '), cost: costOf(k) };
+  return lo;
 }
 
 /** Tolerance the fitting loop aims for: well inside ±1% of the target. */

@@ -1,0 +1,53 @@
+// Shared pieces of the RULER tasks (NVIDIA RULER, scripts/data/synthetic/): depth list, needle insertion by
+// token depth, and the common scorer.
+import { rulerPostprocess, stringMatchAll } from '../score/string-match.js';
+import { pieceCost } from '../text/cost.js';
+import type { TaskSample, TokenCounter } from './types.js';
+
+/** niah.py: `np.round(np.linspace(0, 100, num=40, endpoint=True))`, as fractions. */
+export const DEPTHS: readonly number[] = Array.from(
+  { length: 40 },
+  (_, i) => Math.round((i * 100) / 39) / 100,
+);
+
+export interface Placed {
+  /** Units with the needles spliced in. */
+  pieces: string[];
+  /** Token depth (0..1 of the haystack) where each needle landed, in the order given. */
+  depths: number[];
+}
+
+/**
+ * Inserts needle i before the first unit at which the running token count reaches `at[i]` of the haystack's
+ * tokens (RULER inserts at `int(len(sentences) * depth)`; counting tokens instead keeps the depth honest when
+ * sentences differ in length). Needles at the same spot keep their given order.
+ */
+export function placeNeedles(
+  tok: TokenCounter,
+  units: readonly string[],
+  sep: string,
+  needles: readonly string[],
+  at: readonly number[],
+): Placed {
+  const cum = [0];
+  for (const u of units) cum.push(cum[cum.length - 1] + pieceCost(tok, sep, u));
+  const total = cum[cum.length - 1];
+  const pos = at.map((d) => {
+    let p = 0;
+    while (p < units.length && cum[p] < d * total) p++;
+    return p;
+  });
+  const order = needles.map((_, i) => i).sort((a, b) => pos[a] - pos[b] || a - b);
+  const pieces: string[] = [];
+  let k = 0;
+  for (let p = 0; p <= units.length; p++) {
+    while (k < order.length && pos[order[k]] === p) pieces.push(needles[order[k++]]);
+    if (p < units.length) pieces.push(units[p]);
+  }
+  return { pieces, depths: pos.map((p) => (total === 0 ? 0 : cum[p] / total)) };
+}
+
+/** RULER scores every synthetic task but QA with string_match_all on the post-processed prediction. */
+export function rulerScore(output: string, sample: TaskSample): number {
+  return stringMatchAll(rulerPostprocess(output), sample.answers);
+}
