@@ -15,24 +15,115 @@ function visiblePrefix(pos: usize, len: i32, limit: i32): i32 {
   return lo;
 }
 
-function dot(a: usize, b: usize, n: i32): f32 {
+/** q · k over n floats (n a multiple of 4), with two accumulators against the FMA latency. */
+// @ts-ignore: decorator
+@inline function dot4(q: usize, k: usize, n: i32): v128 {
   let c0 = f32x4.splat(0);
   let c1 = c0;
   let i = 0;
   for (; i + 8 <= n; i += 8) {
     const o = <usize>(i * 4);
-    c0 = madd(v128.load(a + o), v128.load(b + o), c0);
-    c1 = madd(v128.load(a + o, 16), v128.load(b + o, 16), c1);
+    c0 = madd(v128.load(q + o), v128.load(k + o), c0);
+    c1 = madd(v128.load(q + o, 16), v128.load(k + o, 16), c1);
   }
-  if (i < n) c0 = madd(v128.load(a + <usize>(i * 4)), v128.load(b + <usize>(i * 4)), c0);
-  return hsum(f32x4.add(c0, c1));
+  if (i < n) c0 = madd(v128.load(q + <usize>(i * 4)), v128.load(k + <usize>(i * 4)), c0);
+  return f32x4.add(c0, c1);
+}
+
+/** Lane sums of four vectors, as one vector [Σa, Σb, Σc, Σd]. */
+// @ts-ignore: decorator
+@inline function sum4x4(a: v128, b: v128, c: v128, d: v128): v128 {
+  const ab = f32x4.add(i32x4.shuffle(a, b, 0, 4, 1, 5), i32x4.shuffle(a, b, 2, 6, 3, 7));
+  const cd = f32x4.add(i32x4.shuffle(c, d, 0, 4, 1, 5), i32x4.shuffle(c, d, 2, 6, 3, 7));
+  return f32x4.add(i32x4.shuffle(ab, cd, 0, 1, 4, 5), i32x4.shuffle(ab, cd, 2, 3, 6, 7));
+}
+
+const LOG2E: f32 = 1.4426950408889634;
+const LN2: f32 = 0.6931471805599453;
+
+/**
+ * e^x for x ≤ 0 (softmax arguments after the max is subtracted): 2^n · 2^f with n = round(x·log2 e) and a
+ * degree-6 Taylor polynomial for 2^f on |f| ≤ 1/2 (relative error ~1e-7). Below -87 the result is 0
+ * rather than a subnormal.
+ */
+// @ts-ignore: decorator
+@inline function expNeg(x: v128): v128 {
+  const t = f32x4.mul(x, f32x4.splat(LOG2E));
+  const n = f32x4.nearest(t);
+  const f = f32x4.mul(f32x4.sub(t, n), f32x4.splat(LN2));
+  let p = madd(f, f32x4.splat(1.0 / 720), f32x4.splat(1.0 / 120));
+  p = madd(f, p, f32x4.splat(1.0 / 24));
+  p = madd(f, p, f32x4.splat(1.0 / 6));
+  p = madd(f, p, f32x4.splat(0.5));
+  p = madd(f, p, f32x4.splat(1));
+  p = madd(f, p, f32x4.splat(1));
+  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return v128.and(f32x4.mul(p, scale), f32x4.ge(x, f32x4.splat(-87)));
+}
+
+/** Scaled scores of keys [0, n) for one query, f32 at `sc`; four keys at a time, then the tail. */
+// @ts-ignore: decorator
+@inline function scoreKeys(qv: usize, keys: usize, hd4: usize, headDim: i32, n: i32, scale: f32, sc: usize): void {
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const k = keys + <usize>j * hd4;
+    const d0 = dot4(qv, k, headDim);
+    const d1 = dot4(qv, k + hd4, headDim);
+    const d2 = dot4(qv, k + 2 * hd4, headDim);
+    const d3 = dot4(qv, k + 3 * hd4, headDim);
+    v128.store(sc + <usize>(j * 4), f32x4.mul(sum4x4(d0, d1, d2, d3), f32x4.splat(scale)));
+  }
+  for (; j < n; j++) store<f32>(sc + <usize>(j * 4), hsum(dot4(qv, keys + <usize>j * hd4, headDim)) * scale);
+}
+
+/** Scores → softmax probabilities in place (n ≥ 1; the buffer has room for n rounded up to 4). */
+function softmax(sc: usize, n: i32): void {
+  let mx4 = f32x4.splat(-Infinity);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) mx4 = f32x4.max(mx4, v128.load(sc + <usize>(j * 4)));
+  mx4 = f32x4.max(mx4, i32x4.shuffle(mx4, mx4, 2, 3, 0, 1));
+  let mx = max(f32x4.extract_lane(mx4, 0), f32x4.extract_lane(mx4, 1));
+  for (; j < n; j++) mx = max(mx, load<f32>(sc + <usize>(j * 4)));
+  // Exponentials four at a time; the last group's lanes past n are masked out of the sum.
+  const mxv = f32x4.splat(mx);
+  let sum4 = f32x4.splat(0);
+  for (j = 0; j < n; j += 4) {
+    const p = sc + <usize>(j * 4);
+    let e = expNeg(f32x4.sub(v128.load(p), mxv));
+    if (j + 4 > n) e = v128.and(e, i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(n - j)));
+    v128.store(p, e);
+    sum4 = f32x4.add(sum4, e);
+  }
+  const inv = f32x4.splat(1 / hsum(sum4));
+  for (j = 0; j < n; j += 4) v128.store(sc + <usize>(j * 4), f32x4.mul(v128.load(sc + <usize>(j * 4)), inv));
+}
+
+/** out[d, d+16) = Σ_k p_k · V[k][d, d+16), accumulators in registers across all keys. */
+// @ts-ignore: decorator
+@inline function weighValues16(p: usize, vd: usize, hd4: usize, n: i32, od: usize): void {
+  let o0 = f32x4.splat(0);
+  let o1 = o0;
+  let o2 = o0;
+  let o3 = o0;
+  for (let k = 0; k < n; k++) {
+    const w = v128.load32_splat(p + <usize>(k * 4));
+    const v = vd + <usize>k * hd4;
+    o0 = madd(w, v128.load(v), o0);
+    o1 = madd(w, v128.load(v, 16), o1);
+    o2 = madd(w, v128.load(v, 32), o2);
+    o3 = madd(w, v128.load(v, 48), o3);
+  }
+  v128.store(od, o0);
+  v128.store(od, o1, 16);
+  v128.store(od, o2, 32);
+  v128.store(od, o3, 48);
 }
 
 /**
- * Items [i0, i1) of `nHeads × nTokens` (item = h·nTokens + t). `kv` holds i32 {keys, values, positions,
- * length} per KV head; `scores` is this thread's f32 scratch of at least the longest KV length.
- * headDim must be a multiple of 4. probs (0 = none) is f32 `[nHeads][nTokens][maxKeys]`; maxKeys 0 means
- * each head's own length.
+ * Items [i0, i1) of `nHeads × nTokens` (item = h·nTokens + t, so consecutive items share a KV head). `kv`
+ * holds i32 {keys, values, positions, length} per KV head; `scores` is this thread's f32 scratch with room
+ * for the longest KV length rounded up to 4. headDim must be a multiple of 4. probs (0 = none) is f32
+ * `[nHeads][nTokens][maxKeys]`; maxKeys 0 means each head's own length.
  */
 export function attention(
   out: usize,
@@ -63,50 +154,15 @@ export function attention(
     const visible = visiblePrefix(<usize>load<i32>(desc, 8), len, load<i32>(qpos + <usize>(t * 4)));
     const qv = q + <usize>(t * width + h * headDim) * 4;
     const ov = out + <usize>(t * width + h * headDim) * 4;
-    let mx = -Infinity as f32;
-    for (let j = 0; j < visible; j++) {
-      const s = dot(qv, keys + <usize>j * hd4, headDim) * scale;
-      store<f32>(scores + <usize>(j * 4), s);
-      mx = max(mx, s);
-    }
-    let sum: f32 = 0;
-    for (let j = 0; j < visible; j++) {
-      const e = Mathf.exp(load<f32>(scores + <usize>(j * 4)) - mx);
-      store<f32>(scores + <usize>(j * 4), e);
-      sum += e;
-    }
-    const inv: f32 = visible > 0 ? 1 / sum : 0;
-    for (let j = 0; j < visible; j++)
-      store<f32>(scores + <usize>(j * 4), load<f32>(scores + <usize>(j * 4)) * inv);
-    // Output in slices of 16 lanes so the accumulators stay in registers across all keys.
+    scoreKeys(qv, keys, hd4, headDim, visible, scale, scores);
+    if (visible > 0) softmax(scores, visible);
     let d = 0;
-    for (; d + 16 <= headDim; d += 16) {
-      let o0 = f32x4.splat(0);
-      let o1 = o0;
-      let o2 = o0;
-      let o3 = o0;
-      const vd = values + <usize>(d * 4);
-      for (let j = 0; j < visible; j++) {
-        const p = v128.load32_splat(scores + <usize>(j * 4));
-        const v = vd + <usize>j * hd4;
-        o0 = madd(p, v128.load(v), o0);
-        o1 = madd(p, v128.load(v, 16), o1);
-        o2 = madd(p, v128.load(v, 32), o2);
-        o3 = madd(p, v128.load(v, 48), o3);
-      }
-      const od = ov + <usize>(d * 4);
-      v128.store(od, o0);
-      v128.store(od, o1, 16);
-      v128.store(od, o2, 32);
-      v128.store(od, o3, 48);
-    }
+    for (; d + 16 <= headDim; d += 16) weighValues16(scores, values + <usize>(d * 4), hd4, visible, ov + <usize>(d * 4));
     for (; d < headDim; d += 4) {
-      let o0 = f32x4.splat(0);
       const vd = values + <usize>(d * 4);
-      for (let j = 0; j < visible; j++) {
-        o0 = madd(v128.load32_splat(scores + <usize>(j * 4)), v128.load(vd + <usize>j * hd4), o0);
-      }
-      v128.store(ov + <usize>(d * 4), o0);
+      let o = f32x4.splat(0);
+      for (let k = 0; k < visible; k++) o = madd(v128.load32_splat(scores + <usize>(k * 4)), v128.load(vd + <usize>k * hd4), o);
+      v128.store(ov + <usize>(d * 4), o);
     }
     if (probs != 0) {
       // Without maxKeys each head's rows are as long as its own cache, as in the reference.

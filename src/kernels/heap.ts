@@ -21,6 +21,7 @@ export class Heap {
   private readonly live = new Map<number, number>();
   private liveBytes = 0;
   private peakBytes = 0;
+  private highWater = RESERVED;
 
   constructor(initialBytes = 16 << 20) {
     const initial = Math.ceil(Math.max(initialBytes, RESERVED + PAGE) / PAGE);
@@ -33,6 +34,10 @@ export class Heap {
   }
   get peak(): number {
     return this.peakBytes;
+  }
+  /** Highest address ever handed out: what the process has touched, fragmentation included. */
+  get highWaterMark(): number {
+    return this.highWater;
   }
   get capacity(): number {
     return this.memory.buffer.byteLength;
@@ -62,6 +67,7 @@ export class Heap {
       const have = this.memory.buffer.byteLength;
       if (end > have) this.memory.grow(Math.ceil((Math.max(end, have * 1.25) - have) / PAGE));
       this.top = end;
+      this.highWater = Math.max(this.highWater, end);
     }
     this.live.set(ptr, size);
     this.liveBytes += size;

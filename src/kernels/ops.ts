@@ -75,15 +75,16 @@ export function runChunk(k: KernelExports, ctl: Control, tid: number, c: number)
       const i0 = c * per;
       const i1 = Math.min(u[A + 14], i0 + per);
       const scores = u[A + 11] + tid * u[A + 12];
+      const [out, q, nTokens, nHeads, headDim, qpos, kv, nKv] = u.subarray(A, A + 8);
       k.attention(
-        u[A],
-        u[A + 1],
-        u[A + 2],
-        u[A + 3],
-        u[A + 4],
-        u[A + 5],
-        u[A + 6],
-        u[A + 7],
+        out,
+        q,
+        nTokens,
+        nHeads,
+        headDim,
+        qpos,
+        kv,
+        nKv,
         ctl.f32[A + 8],
         u[A + 9],
         u[A + 10],

@@ -155,12 +155,10 @@ class WasmBackend implements Backend {
     c.i32[OP] = Op.Attention;
     c.u32.set([a.out, a.queries, nTokens, nHeads, headDim, a.queryPositions, desc, kv.length], A);
     c.f32[A + 8] = a.scale;
-    c.u32[A + 9] = a.probs ?? 0;
-    c.u32[A + 10] = a.maxKeys ?? 0;
-    c.u32[A + 11] = this.scores.get(scoreBytes * threads);
-    c.u32[A + 12] = scoreBytes;
-    c.u32[A + 13] = per;
-    c.u32[A + 14] = items;
+    c.u32.set(
+      [a.probs ?? 0, a.maxKeys ?? 0, this.scores.get(scoreBytes * threads), scoreBytes, per, items],
+      A + 9,
+    );
     this.pool.run(Math.ceil(items / per));
   }
 
