@@ -1,9 +1,9 @@
 // The KV cache: per layer and per KV head, its own list of kept tokens (keys post-RoPE, values, original
 // positions), stored contiguously in the shared heap so the attention kernels read it in place. Heads may hold
 // different tokens and different counts. Evicting tokens compacts the list and gives memory back to the heap.
-import type { KvHeadView } from '../kernels/backend.js';
+import type { Backend, KvHeadView } from '../kernels/backend.js';
 import type { Heap } from '../kernels/heap.js';
-import type { KeepSets, LayerState } from '../presses/press.js';
+import type { AttentionProbs, KeepSets, LayerState } from '../presses/press.js';
 
 /** One KV head's storage: `capacity` slots, the first `length` in use, in increasing position order. */
 class HeadStore implements KvHeadView {
@@ -64,6 +64,8 @@ export class KvCache {
   constructor(
     private readonly heap: Heap,
     readonly shape: KvCacheShape,
+    /** Gives press states `attend` (scoring queries against the cache); without it they have none. */
+    private readonly backend?: Backend,
   ) {
     this.heads = Array.from({ length: shape.nLayers }, () =>
       Array.from({ length: shape.nKvHeads }, () => new HeadStore(heap, shape.headDim)),
@@ -163,7 +165,9 @@ export class KvCache {
     const heads = this.heads[layer];
     const { nLayers, nKvHeads, headDim } = this.shape;
     const heap = this.heap;
+    const backend = this.backend;
     return {
+      attend: backend && ((q, n, pos) => this.attend(backend, layer, groupSize, q, n, pos)),
       layer,
       nLayers,
       nKvHeads,
@@ -175,6 +179,55 @@ export class KvCache {
       values: (h) => heap.f32(heads[h].values, heads[h].length * headDim),
       positions: (h) => heap.i32(heads[h].positions, heads[h].length),
     };
+  }
+
+  /** LayerState.attend: the backend's attention kernel over this layer's kept tokens, probabilities copied out. */
+  private attend(
+    backend: Backend,
+    layer: number,
+    groupSize: number,
+    queries: Float32Array,
+    nQueries: number,
+    positions: ArrayLike<number>,
+  ): AttentionProbs {
+    const { nKvHeads, headDim } = this.shape;
+    const nHeads = nKvHeads * groupSize;
+    const width = nHeads * headDim;
+    if (
+      !Number.isInteger(nQueries) ||
+      nQueries < 1 ||
+      queries.length < nQueries * width ||
+      positions.length < nQueries
+    )
+      throw new RangeError(`attend(): need ${nQueries} queries of ${width} floats and their positions`);
+    const kv = this.heads[layer];
+    const maxKeys = Math.max(1, ...kv.map((h) => h.length));
+    const heap = this.heap;
+    const q = heap.alloc(nQueries * width * 4);
+    const out = heap.alloc(nQueries * width * 4);
+    const pos = heap.alloc(nQueries * 4);
+    const probs = heap.alloc(nHeads * nQueries * maxKeys * 4);
+    try {
+      heap.f32(q, nQueries * width).set(queries.subarray(0, nQueries * width));
+      const P = heap.i32(pos, nQueries);
+      for (let i = 0; i < nQueries; i++) P[i] = positions[i];
+      heap.f32(probs, nHeads * nQueries * maxKeys).fill(0);
+      backend.attention({
+        out,
+        queries: q,
+        nTokens: nQueries,
+        nHeads,
+        headDim,
+        queryPositions: pos,
+        kv,
+        scale: 1 / Math.sqrt(headDim),
+        probs,
+        maxKeys,
+      });
+      return { probs: heap.f32(probs, nHeads * nQueries * maxKeys).slice(), maxKeys };
+    } finally {
+      for (const p of [q, out, pos, probs]) heap.release(p);
+    }
   }
 
   /** Applies a press's decision for one layer. */
@@ -201,8 +254,11 @@ export class KvCache {
     return n;
   }
 
-  /** Drops everything from position `from` on (used to rewind a conversation). */
-  truncate(from: number): void {
+  /**
+   * Drops everything from position `from` on (used to rewind a conversation). `seen` is the token count
+   * afterwards when it is not `from` (a probe placed past tokens not yet fed, as LASER-KV's block probes).
+   */
+  truncate(from: number, seen = from): void {
     for (const layer of this.heads) {
       for (let h = 0; h < layer.length; h++) {
         const s = layer[h];
@@ -212,7 +268,7 @@ export class KvCache {
         s.length = n;
       }
     }
-    this.seen = this.seen.map((x) => Math.min(x, from));
+    this.seen = this.seen.map((x) => Math.min(x, seen));
   }
 
   clear(): void {

@@ -71,11 +71,11 @@ export class Context {
     const p = opts.press;
     this.press = p === undefined ? undefined : isPress(p) ? p : pressFromSpec(p);
     this.press?.reset?.();
-    this.cache = new KvCache(model.backend.heap, {
-      nLayers: cfg.nLayers,
-      nKvHeads: cfg.nKvHeads,
-      headDim: cfg.headDim,
-    });
+    this.cache = new KvCache(
+      model.backend.heap,
+      { nLayers: cfg.nLayers, nKvHeads: cfg.nKvHeads, headDim: cfg.headDim },
+      model.backend,
+    );
     this.tap = this.makeTap();
   }
 
@@ -200,33 +200,45 @@ export class Context {
       );
     }
     const B = this.model.transformer.maxBatch;
-    const queryAware = o.question !== undefined;
+    const question =
+      o.question === undefined ? undefined : this.encode(o.question, { ...o, addSpecial: false });
+    // The question always sits right after the whole prompt, also when probed after an earlier block.
+    const questionAt = this.tokens.length + ids.length;
+    const block = question !== undefined ? (this.press?.probeInterval ?? ids.length) : ids.length;
     let logits: Float32Array | undefined;
-    for (let i = 0; i < ids.length; i += B) {
-      if (o.signal?.aborted) return undefined;
-      const chunk = ids.slice(i, i + B);
-      const last = i + chunk.length === ids.length;
-      logits = this.step(
-        chunk,
-        { phase: 'prefill', newTokens: chunk.length, prefillDone: last && !queryAware },
-        last,
-      );
-      o.onPrefill?.(i + chunk.length, ids.length);
-      await yieldToEventLoop();
+    for (let b = 0; b < ids.length; b += block) {
+      const end = Math.min(b + block, ids.length);
+      for (let i = b; i < end; i += B) {
+        if (o.signal?.aborted) return undefined;
+        const chunk = ids.slice(i, Math.min(i + B, end));
+        const last = i + chunk.length === ids.length;
+        logits = this.step(
+          chunk,
+          { phase: 'prefill', newTokens: chunk.length, prefillDone: last && question === undefined },
+          last,
+        );
+        o.onPrefill?.(i + chunk.length, ids.length);
+        await yieldToEventLoop();
+      }
+      if (question !== undefined)
+        this.probeThenCompress(question, questionAt, {
+          phase: 'prefill',
+          newTokens: end - b,
+          prefillDone: end === ids.length,
+        });
     }
-    if (queryAware)
-      this.probeThenCompress(
-        this.encode(o.question as string | readonly number[], { ...o, addSpecial: false }),
-      );
     this.lastLogits = logits;
     return logits;
   }
 
-  /** Query-aware compression: run the question as a probe, take it back out, then compress. */
-  private probeThenCompress(question: number[]): void {
-    const start = this.tokens.length;
+  /**
+   * Query-aware compression: run the question as a probe at positions `at`..., take it back out, then
+   * compress with `step` (newTokens: the block the probe follows).
+   */
+  private probeThenCompress(question: number[], at: number, step: StepInfo): void {
+    const seen = this.tokens.length;
     if (question.length > 0 && this.press && (this.press.wantsQueries || this.press.wantsProbs)) {
-      if (start + question.length > this.contextSize)
+      if (at + question.length > this.contextSize)
         throw new RangeError('the question does not fit in the context');
       this.probing = true;
       try {
@@ -235,7 +247,7 @@ export class Context {
           const chunk = question.slice(i, i + B);
           this.model.transformer.forward(
             chunk,
-            chunk.map((_, j) => start + i + j),
+            chunk.map((_, j) => at + i + j),
             this.cache,
             'none',
             this.tap,
@@ -243,10 +255,9 @@ export class Context {
         }
       } finally {
         this.probing = false;
-        this.cache.truncate(start);
+        this.cache.truncate(at, seen);
       }
     }
-    const step: StepInfo = { phase: 'prefill', newTokens: 0, prefillDone: true };
     if (this.press?.compressBeforeAttention) {
       for (let l = 0; l < this.model.config.nLayers; l++) this.compressLayer(l, step);
     } else this.compress(step);

@@ -20,6 +20,19 @@ export interface LayerState {
   values(head: number): Float32Array;
   /** i32 `[length]`, original positions, increasing. */
   positions(head: number): Int32Array;
+  /**
+   * Attention of `queries` (post-RoPE, f32 `[nQueries][nKvHeads * groupSize * headDim]`, at `positions`) over
+   * this layer's kept tokens, causal by position, computed by the model's attention kernel with its scale
+   * 1/√headDim. For presses that score with a few queries (a window, the newest token, a probe) without asking
+   * for the probabilities of every forward call. Absent on states not backed by a model.
+   */
+  attend?(queries: Float32Array, nQueries: number, positions: ArrayLike<number>): AttentionProbs;
+}
+
+/** Softmax probabilities f32 `[nHeads][nQueries][maxKeys]`; row entries past the head's length are 0. */
+export interface AttentionProbs {
+  probs: Float32Array;
+  maxKeys: number;
 }
 
 /** What happened just before a compression moment. */
@@ -63,6 +76,12 @@ export interface Press {
    * step that triggers compression already attends to the compressed cache). Default: after the forward call.
    */
   readonly compressBeforeAttention?: boolean;
+  /**
+   * Query-aware block mode: prefill with a question cuts the prompt into blocks of this many tokens and, after
+   * each block, probes the question (at the positions right after the whole prompt) and compresses
+   * (LASER-KV §3). Unset: one probe at the end of the prompt.
+   */
+  readonly probeInterval?: number;
   /** Sees each layer's queries/attention during a forward call, if asked for. */
   observe?(layer: number, obs: AttentionObservation, state: LayerState): void;
   /** At a compression moment, decides what each KV head of this layer keeps; null keeps everything. */
