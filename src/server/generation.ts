@@ -1,7 +1,7 @@
 // POST /v1/completions and /v1/chat/completions: validate, tokenize and size-check the prompt (400s come before
 // any queueing), wait for a generation slot, then stream or collect the text. The context is freed however the
 // request ends; a client that disconnects aborts its generation at the next token.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { Model } from '../model/model.js';
 import type { PressSpec } from '../presses/index.js';
@@ -91,8 +91,16 @@ export async function handleGeneration(
     try {
       for (const c of shape.opening()) stream?.send(c);
       let text = '';
-      const { stop, ...sampling } = params.sampling;
-      for await (const t of ctx.generate(ids, { ...sampling, maxTokens, stop, signal: abort.signal })) {
+      const { stop, seed, ...sampling } = params.sampling;
+      // Without a seed, OpenAI samples differently each time (a fixed default would repeat every answer).
+      const options = {
+        ...sampling,
+        seed: seed ?? randomInt(2 ** 32),
+        maxTokens,
+        stop,
+        signal: abort.signal,
+      };
+      for await (const t of ctx.generate(ids, options)) {
         if (t.id >= 0) completionTokens++;
         if (t.text === '') continue;
         if (stream) stream.send(shape.delta(t.text));

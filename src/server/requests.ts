@@ -37,7 +37,7 @@ export interface ChatParams extends CommonParams {
 function num(
   body: Body,
   key: string,
-  o: { int?: boolean; min?: number; max?: number } = {},
+  o: { int?: boolean; min?: number; above?: number; max?: number; below?: number } = {},
   name = key,
 ): number | undefined {
   const v = body[key];
@@ -47,10 +47,19 @@ function num(
     Number.isFinite(v) &&
     (!o.int || Number.isSafeInteger(v)) &&
     (o.min === undefined || v >= o.min) &&
-    (o.max === undefined || v <= o.max);
+    (o.above === undefined || v > o.above) &&
+    (o.max === undefined || v <= o.max) &&
+    (o.below === undefined || v < o.below);
   if (!ok) {
-    const range = [o.min !== undefined ? `>= ${o.min}` : '', o.max !== undefined ? `<= ${o.max}` : '']
-      .filter(Boolean)
+    const bounds: [number | undefined, string][] = [
+      [o.min, '>='],
+      [o.above, '>'],
+      [o.max, '<='],
+      [o.below, '<'],
+    ];
+    const range = bounds
+      .filter(([b]) => b !== undefined)
+      .map(([b, op]) => `${op} ${b}`)
       .join(' and ');
     throw invalid(`'${name}' must be ${o.int ? 'an integer' : 'a number'}${range ? ` ${range}` : ''}`, name);
   }
@@ -140,10 +149,11 @@ function common(body: Body, maxTokensKeys: string[]): CommonParams {
       maxTokens,
       // OpenAI's default temperature is 1; 0 means greedy decoding.
       temperature: num(body, 'temperature', { min: 0, max: 2 }) ?? 1,
-      topP: num(body, 'top_p', { min: 0, max: 1 }),
+      // The sampler's own ranges, checked here so that a bad value is a 400 before the request queues.
+      topP: num(body, 'top_p', { above: 0, max: 1 }),
       topK: num(body, 'top_k', { int: true, min: 0 }),
-      minP: num(body, 'min_p', { min: 0, max: 1 }),
-      repeatPenalty: num(body, 'repeat_penalty', { min: 0 }),
+      minP: num(body, 'min_p', { min: 0, below: 1 }),
+      repeatPenalty: num(body, 'repeat_penalty', { above: 0 }),
       seed: num(body, 'seed', { int: true }),
       stop: stops(body),
     },
