@@ -1,0 +1,246 @@
+// LASER-KV (arXiv 2602.02199, "More Than a Quick Glance"; authors' code zer0-data/LASER-KV). Query-aware
+// block-wise compression: the context is read in blocks of bs tokens and, after each block, the question is
+// probed (at positions [S, S+q), right after the whole context) to pick which of the block's tokens stay.
+//
+// Budget (§3.1): B = ⌊2·r·bs·S/(bs+S)⌋ for keep fraction r = 1/ratio; A = W = ⌊B/n⌋ anchors and local window,
+// G = B − 2⌊B/n⌋ chosen per block. The first A tokens of the context are always kept; the last W tokens of a
+// block are held as a tail, and join the next block's candidates (§3.2). Candidates (previous tail + block,
+// minus anchors and this block's window) are scored in two stages (§3.3):
+//   exact: Σ over layers, heads and question rows of the question's softmax attention; top ⌊split·G⌋;
+//   LSH recall for the rest (see lsh.ts) on the last layer's keys (mean over KV heads), centred by the
+//   remaining candidates' mean; too few survivors are filled with the most recent candidates.
+// Chosen tokens are appended to the cache (the same set for every layer and KV head) and never re-scored;
+// after the last block the tail is committed. `mode: 'recursive'` is the paper's contrast: a fixed cache of B,
+// every non-anchor token re-scored after each block. `ablation` runs the exact or LSH stage alone.
+//
+// Only probes are scored, each by the attention kernel (`LayerState.attend`): the context's own forward calls
+// compute no probabilities. At ratio 1 nothing is compressed; without a question (ratio > 1) it throws.
+import { attendOf, attentionPerKvHead } from './attention.js';
+import { topKIndices } from './budget.js';
+import { gaussianPlanes, lshRecall, type SimHashOptions, signatures } from './lsh.js';
+import {
+  type AttentionObservation,
+  type KeepSets,
+  type LayerState,
+  type Press,
+  type StepInfo,
+  sameForAllHeads,
+} from './press.js';
+
+export interface LaserKvOptions {
+  /** Compression ratio 1/r: the context keeps about r of its tokens. */
+  ratio: number;
+  /** Block size bs in tokens (default 4096). */
+  blockSize?: number;
+  /** Protection divisor n: A = W = ⌊B/n⌋ (default 4). */
+  divisor?: number;
+  /** Share of G chosen by exact attention; the rest by LSH recall (default 0.75). */
+  split?: number;
+  /** SimHash bits per table K (default 10). */
+  lshBits?: number;
+  /** SimHash tables Lt (default 8). */
+  lshTables?: number;
+  /** Seed of the SimHash matrix (default 0). */
+  seed?: number;
+  /** 'append' (the paper's method, default) or 'recursive' (the contrast: fixed cache B, re-scored). */
+  mode?: 'append' | 'recursive';
+  /** 'hybrid' (default), or only the 'exact' or the 'lsh' stage. */
+  ablation?: 'hybrid' | 'exact' | 'lsh';
+}
+
+export interface LaserBudget {
+  /** Tokens per block B. */
+  B: number;
+  /** Anchors A. */
+  A: number;
+  /** Local window W. */
+  W: number;
+  /** Chosen per block G. */
+  G: number;
+}
+
+/** §3.1: the per-block budget for keep fraction r, block size bs, context length S and divisor n. */
+export function laserBudget(r: number, bs: number, S: number, n: number): LaserBudget {
+  const B = Math.floor((2 * r * bs * S) / (bs + S));
+  const A = Math.floor(B / n);
+  return { B, A, W: A, G: B - 2 * A };
+}
+
+/** What the probes of one block left: exact scores and the keys the LSH stage hashes. */
+interface Probe {
+  /** The question's first position S (= the context length). */
+  start: number;
+  /** Context tokens in the cache during the probe. */
+  n: number;
+  /** Exact score per context token, summed over layers, heads and question rows. */
+  exact: Float64Array;
+  /** Last layer, mean over KV heads: the context tokens' keys `[n][d]` and the question's `[q][d]`. */
+  keys?: Float64Array;
+  questionKeys?: Float64Array;
+  nQuestion: number;
+}
+
+export class LaserKvPress implements Press {
+  readonly name = 'laserkv';
+  readonly wantsQueries = true;
+  readonly probeInterval: number | undefined;
+  readonly ratio: number;
+  readonly blockSize: number;
+  readonly divisor: number;
+  readonly split: number;
+  readonly mode: 'append' | 'recursive';
+  readonly ablation: 'hybrid' | 'exact' | 'lsh';
+  readonly lsh: SimHashOptions;
+  private planes: Float64Array | undefined;
+  private probe: Probe | undefined;
+  /** The decision of the current compression moment, shared by every layer. */
+  private decided: Int32Array | undefined;
+  /** Committed tokens at the front of every layer's list (append mode). */
+  private committed = 0;
+
+  constructor(o: LaserKvOptions) {
+    const err = (what: string, v: unknown) => new RangeError(`laserkv: ${what}, got ${v}`);
+    if (!(Number.isFinite(o.ratio) && o.ratio >= 1)) throw err('ratio must be a number >= 1', o.ratio);
+    this.ratio = o.ratio;
+    this.blockSize = o.blockSize ?? 4096;
+    this.divisor = o.divisor ?? 4;
+    this.split = o.split ?? 0.75;
+    this.mode = o.mode ?? 'append';
+    this.ablation = o.ablation ?? 'hybrid';
+    this.lsh = { bits: o.lshBits ?? 10, tables: o.lshTables ?? 8, seed: o.seed ?? 0 };
+    const whole = (x: number, min: number) => Number.isInteger(x) && x >= min;
+    if (!whole(this.blockSize, 1)) throw err('blockSize must be a whole number >= 1', o.blockSize);
+    if (!whole(this.divisor, 3)) throw err('divisor must be a whole number >= 3', o.divisor);
+    if (!(this.split >= 0 && this.split <= 1)) throw err('split must be in [0, 1]', o.split);
+    if (!whole(this.lsh.bits, 1) || !whole(this.lsh.tables, 2))
+      throw err('lshBits must be >= 1 and lshTables >= 2 (whole numbers)', `${o.lshBits}, ${o.lshTables}`);
+    if (this.mode !== 'append' && this.mode !== 'recursive')
+      throw err('mode must be append or recursive', o.mode);
+    if (!['hybrid', 'exact', 'lsh'].includes(this.ablation))
+      throw err('ablation must be hybrid, exact or lsh', o.ablation);
+    this.probeInterval = this.ratio === 1 ? undefined : this.blockSize;
+  }
+
+  reset(): void {
+    this.probe = undefined;
+    this.decided = undefined;
+    this.committed = 0;
+  }
+
+  observe(layer: number, obs: AttentionObservation, state: LayerState): void {
+    if (!obs.probe || this.ratio === 1) return;
+    if (!this.probe) {
+      // The first probe chunk of this block: its first position is S, and its keys follow the context's.
+      const start = obs.positions[0];
+      const P = state.positions(0);
+      let n = state.length(0);
+      while (n > 0 && P[n - 1] >= start) n--;
+      this.probe = { start, n, exact: new Float64Array(n), nQuestion: 0 };
+    }
+    const p = this.probe;
+    const att = attendOf(state, this.name)(obs.queries, obs.nTokens, obs.positions);
+    for (const s of attentionPerKvHead(att, obs.nTokens, state, 0, obs.nTokens, () => p.n))
+      for (let j = 0; j < p.n; j++) p.exact[j] += s[j];
+    if (layer === state.nLayers - 1) {
+      // The cache now also holds the question's keys (this probe chunk's and earlier ones), after the context.
+      const all = meanKeys(state, state.length(0));
+      p.keys = all.subarray(0, p.n * state.headDim);
+      p.questionKeys = all.subarray(p.n * state.headDim);
+      p.nQuestion = state.length(0) - p.n;
+    }
+  }
+
+  compress(state: LayerState, step: StepInfo): KeepSets | null {
+    if (this.ratio === 1 || step.phase === 'decode') return null;
+    const p = this.probe;
+    if (!p) {
+      if (step.prefillDone)
+        throw new Error('laserkv is query-aware: prefill the context with { question } (Context.prefill)');
+      return null;
+    }
+    if (!this.decided) this.decided = this.decide(state, step, p);
+    const keep = this.decided;
+    if (state.layer === state.nLayers - 1) {
+      this.probe = undefined;
+      this.decided = undefined;
+      // After the last block the tail is committed too.
+      if (step.prefillDone) this.committed = keep.length;
+    }
+    return sameForAllHeads(state, keep);
+  }
+
+  /** The tokens every layer keeps after a block: anchors, committed, chosen, and the block's window. */
+  private decide(state: LayerState, step: StepInfo, p: Probe): Int32Array {
+    const { A, W, G } = laserBudget(1 / this.ratio, this.blockSize, p.start, this.divisor);
+    const n = state.length(0);
+    const P = state.positions(0);
+    const blockStart = n - step.newTokens;
+    const windowStart = Math.max(blockStart, n - W);
+    const fixed = this.mode === 'append' ? this.committed : 0;
+    const keep: number[] = [];
+    const cands: number[] = [];
+    for (let i = 0; i < n; i++) {
+      if (P[i] < A || i < fixed || i >= windowStart) keep.push(i);
+      else cands.push(i);
+    }
+    for (const i of this.choose(cands, G, p, state.headDim)) keep.push(i);
+    const sorted = Int32Array.from(keep).sort();
+    if (this.mode === 'append') this.committed = sorted.length - (n - windowStart);
+    return sorted;
+  }
+
+  /** §3.3: G of the candidate indices, by exact attention and LSH recall. */
+  private choose(cands: number[], G: number, p: Probe, d: number): number[] {
+    if (cands.length <= G) return cands;
+    const nExact = this.ablation === 'exact' ? G : this.ablation === 'lsh' ? 0 : Math.floor(this.split * G);
+    const exact = topKIndices(
+      cands.map((i) => p.exact[i]),
+      nExact,
+    );
+    const chosen = Array.from(exact, (k) => cands[k]);
+    const taken = new Set(chosen);
+    const rest = cands.filter((i) => !taken.has(i));
+    chosen.push(...this.recall(rest, G - nExact, p, d));
+    return chosen;
+  }
+
+  /** The LSH stage: the best `k` survivors of `rest`, then the most recent of the others. */
+  private recall(rest: number[], k: number, p: Probe, d: number): number[] {
+    if (k <= 0) return [];
+    const { keys, questionKeys } = p;
+    if (!keys || !questionKeys) throw new Error('laserkv: the probe did not reach the last layer');
+    this.planes ??= gaussianPlanes(d, this.lsh);
+    const x = new Float64Array(rest.length * d);
+    const centre = new Float64Array(d);
+    rest.forEach((i, r) => {
+      for (let c = 0; c < d; c++) {
+        x[r * d + c] = keys[i * d + c];
+        centre[c] += x[r * d + c] / rest.length;
+      }
+    });
+    const scores = lshRecall(
+      signatures(x, rest.length, d, centre, this.planes),
+      rest.length,
+      signatures(questionKeys, p.nQuestion, d, centre, this.planes),
+      p.nQuestion,
+      this.lsh,
+    );
+    const survivors = scores.filter((s) => s > Number.NEGATIVE_INFINITY).length;
+    const picked = Array.from(topKIndices(scores, Math.min(k, survivors)), (r) => rest[r]);
+    const taken = new Set(picked);
+    for (let r = rest.length - 1; r >= 0 && picked.length < k; r--)
+      if (!taken.has(rest[r])) picked.push(rest[r]);
+    return picked;
+  }
+}
+
+/** Keys of the first `n` tokens averaged over KV heads, f64 `[n][headDim]` (heads hold the same tokens). */
+function meanKeys(state: LayerState, n: number): Float64Array {
+  const d = state.headDim;
+  const out = new Float64Array(n * d);
+  for (let h = 0; h < state.nKvHeads; h++) {
+    const K = state.keys(h);
+    for (let i = 0; i < n * d; i++) out[i] += K[i] / state.nKvHeads;
+  }
+  return out;
+}
