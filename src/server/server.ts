@@ -132,6 +132,10 @@ export class KvsieveServer {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     let generation: GenerationRecord | undefined;
     let error: unknown;
+    let gone = false;
+    res.on('close', () => {
+      gone = !res.writableFinished;
+    });
     try {
       if (this.closing) {
         res.setHeader('connection', 'close');
@@ -150,12 +154,14 @@ export class KvsieveServer {
         generation = r;
       });
     } catch (e) {
-      const api = toApiError(e);
-      // A client that left while queued is no bug; anything else that is not an ApiError is one.
-      if (!res.destroyed && !(e instanceof ApiError)) error = e;
-      sendError(res, api, api.status === 429 ? { 'retry-after': '1' } : {});
+      // A client that left (say, while queued) needs no answer; anything else that is no ApiError is a bug.
+      if (!gone) {
+        const api = toApiError(e);
+        if (!(e instanceof ApiError)) error = e;
+        sendError(res, api, api.status === 429 ? { 'retry-after': '1' } : {});
+      }
     } finally {
-      const status = res.writableFinished ? res.statusCode : 499;
+      const status = gone ? 499 : res.statusCode;
       this.opts.log?.({ method, path, status, ms: performance.now() - t0, generation, error });
     }
   }
