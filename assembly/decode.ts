@@ -1,10 +1,16 @@
-// Weight rows in GGUF block formats → the decoded layout the matmul kernels share, so that one decode is
-// reused across every token of a prefill tile. Integer families store per row:
-//   vals u8[cols] (0..63; Q8_0: |w| then u8[cols] sign masks)  at 0, V = cols (Q8_0: 2·cols) bytes
-//   sv   v128[groups]  the group's scale, splatted           at V
-//   m    f32[groups]   added per unit of Σx over the group   at V + 16·groups
-// so that row·x = Σ_g sv_g·dx_g·(vals_g·q_g) + Σ_g m_g·sx_g with the activation blocks of quant.ts.
-// Block layouts follow ggml-common.h.
+// Weight rows in GGUF block formats → the decoded layouts the matmul kernels share, so that one decode is
+// reused across every token of a prefill tile. Block layouts follow ggml-common.h.
+// FAM_G32 / FAM_S32 (32-value blocks, read against ACT32 activations):
+//   vals u8[cols] (0..31; Q8_0: |w| then u8[cols] sign masks)  at 0, V = cols (Q8_0: 2·cols) bytes
+//   sv   v128[nb]  the block's scale, splatted                 at V
+//   m    f32[nb]   added per unit of Σx over the block         at V + 16·nb
+// so that row·x = Σ_b sv_b·dx_b·(vals_b·q_b) + Σ_b m_b·sx_b.
+// FAM_K (K-quants, read against ACT256 activations; groups of 32, Q6_K 16):
+//   vals u8[cols] (0..63)                                       at 0
+//   gsc  v128[groups]  the group's integer scale as i16 splat   at cols
+//   mco  i16[16] per super-block: coefficient of each Σq per 16 at cols + 16·groups
+//   dab  f32[2] per super-block: scale of Σ gsc·(vals·q), of Σ mco·Σq   then
+// so that a super-block contributes dx·(dab0·Σ_g gsc_g·(vals_g·q_g) + dab1·Σ_k mco_k·bsum_k).
 import { f16, f16x4 } from './simd';
 import { BF16, F16, F32, Q4_0, Q4_1, Q4_K, Q5_0, Q5_1, Q5_K, Q6_K, Q8_0 } from './types';
 
@@ -34,6 +40,20 @@ const BITS = i8x16(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
 @inline function putGroup(dst: usize, base: i32, groups: i32, g: i32, scale: f32, min: f32): void {
   v128.store(dst + <usize>(base + 16 * g), f32x4.splat(scale));
   store<f32>(dst + <usize>(base + 16 * groups + 4 * g), min);
+}
+
+/** Stores a FAM_K group scale. */
+// @ts-ignore: decorator
+@inline function putKScale(dst: usize, cols: i32, g: i32, scale: i32): void {
+  v128.store(dst + <usize>(cols + 16 * g), i16x8.splat(<i16>scale));
+}
+
+/** Stores a FAM_K super-block's two float scales (dab); `mco` is written by the caller. */
+// @ts-ignore: decorator
+@inline function putKFloats(dst: usize, cols: i32, groups: i32, nsb: i32, s: i32, a: f32, b: f32): void {
+  const at = dst + <usize>(cols + 16 * groups + 32 * nsb + 8 * s);
+  store<f32>(at, a);
+  store<f32>(at, b, 4);
 }
 
 /** Q4_K/Q5_K 6-bit scale and min of sub-block j (get_scale_min_k4). */
@@ -90,6 +110,7 @@ function decodeQ8_0(src: usize, cols: i32, dst: usize): void {
 function decodeQ45K(src: usize, cols: i32, dst: usize, five: bool): void {
   const nsb = cols >> 8;
   const groups = cols >> 5;
+  const mco = dst + <usize>(cols + 16 * groups);
   const bytes = <usize>(five ? 176 : 144);
   for (let s = 0; s < nsb; s++) {
     const blk = src + <usize>s * bytes;
@@ -122,11 +143,14 @@ function decodeQ45K(src: usize, cols: i32, dst: usize, five: bool): void {
       v128.store(o, a1, 16);
       v128.store(o, b0, 32);
       v128.store(o, b1, 48);
-      const j = 2 * c;
-      const g = s * 8 + j;
-      putGroup(dst, cols, groups, g, d * <f32>kScale(sc, j), -dmin * <f32>kMin(sc, j));
-      putGroup(dst, cols, groups, g + 1, d * <f32>kScale(sc, j + 1), -dmin * <f32>kMin(sc, j + 1));
     }
+    for (let j = 0; j < 8; j++) {
+      putKScale(dst, cols, s * 8 + j, <i32>kScale(sc, j));
+      // Each min covers two of the activation's per-16 sums.
+      const m = <u32>kMin(sc, j) * 0x10001;
+      store<u32>(mco + <usize>(s * 32 + j * 4), m);
+    }
+    putKFloats(dst, cols, groups, nsb, s, d, -dmin);
   }
 }
 
@@ -154,10 +178,13 @@ function decodeQ6K(src: usize, cols: i32, dst: usize): void {
         v128.store(out + l, v128.or(hi4(b), v128.and(i16x8.shr_u(hb, 2), mask)), 96);
       }
     }
+    // Values are stored +32: the offset is −32·d·Σ_k scale_k·Σq_k.
     for (let k = 0; k < 16; k++) {
-      const sc = d * <f32>load<i8>(blk + 192 + <usize>k);
-      putGroup(dst, cols, groups, s * 16 + k, sc, -32 * sc);
+      const sc = <i32>load<i8>(blk + 192 + <usize>k);
+      putKScale(dst, cols, s * 16 + k, sc);
+      store<i16>(dst + <usize>(cols + 16 * groups + s * 32 + k * 2), <i16>sc);
     }
+    putKFloats(dst, cols, groups, nsb, s, d, -32 * d);
   }
 }
 

@@ -5,9 +5,9 @@
 // the loop and then spills most of them; a short inner loop keeps the working set in registers.
 import { decodeRow } from './decode';
 import { gemvKind, gemvRows } from './gemv';
-import { ACT32, actStride } from './quant';
-import { dot16s, dot16u, dot32u, hsum, madd } from './simd';
-import { decodedStride, F32, FAM_F, FAM_G16, FAM_G32, FAM_NONE, FAM_S32, family, valueBytes } from './types';
+import { ACT32, ACT256, actStride } from './quant';
+import { dot16s, dot32u, hsum, madd, pairs16 } from './simd';
+import { decodedStride, F32, FAM_F, FAM_G32, FAM_K, FAM_NONE, FAM_S32, family, Q6_K, valueBytes } from './types';
 
 /** Tokens per tile: their activations (≈1.9·cols bytes each) stay in L2 while a chunk of rows passes. */
 const TOKEN_TILE = 32;
@@ -16,10 +16,9 @@ const TOKEN_TILE = 32;
 // @ts-ignore: decorator
 @inline function minTerm(fam: i32, row: usize, cols: i32, a: usize): f32 {
   if (fam == FAM_S32) return 0;
-  const nb = cols >> 5;
-  const groups = fam == FAM_G16 ? nb * 2 : nb;
+  const groups = cols >> 5;
   const m = row + <usize>(cols + 16 * groups);
-  const sx = a + <usize>(cols + 16 * nb + (fam == FAM_G16 ? 4 * nb : 0));
+  const sx = a + <usize>(cols + 16 * groups);
   let acc = f32x4.splat(0);
   let g = 0;
   for (; g + 4 <= groups; g += 4) acc = madd(v128.load(m + <usize>(g * 4)), v128.load(sx + <usize>(g * 4)), acc);
@@ -40,15 +39,10 @@ const TOKEN_TILE = 32;
   e0: v128,
   e1: v128,
   s0: v128,
-  s1: v128,
 ): v128 {
   const x0 = v128.load(ap);
   const x1 = v128.load(ap, 16);
   const dx = v128.load(dp);
-  if (fam == FAM_G16) {
-    c = madd(f32x4.convert_i32x4_s(dot16u(x0, w0)), f32x4.mul(s0, dx), c);
-    return madd(f32x4.convert_i32x4_s(dot16u(x1, w1)), f32x4.mul(s1, dx), c);
-  }
   const d = fam == FAM_S32 ? i32x4.add(dot16s(x0, w0, e0), dot16s(x1, w1, e1)) : dot32u(x0, w0, x1, w1);
   return madd(f32x4.convert_i32x4_s(d), f32x4.mul(s0, dx), c);
 }
@@ -67,24 +61,23 @@ const TOKEN_TILE = 32;
     const wp = row + <usize>(b * 32);
     const w0 = v128.load(wp);
     const w1 = v128.load(wp, 16);
-    // FAM_S32: sign masks; FAM_G16: the second group's scale; FAM_G32: unused.
+    // FAM_S32: sign masks; FAM_G32: unused.
     const e0 = fam == FAM_S32 ? v128.load(wp + <usize>cols) : zero;
     const e1 = fam == FAM_S32 ? v128.load(wp + <usize>cols, 16) : zero;
-    const s0 = v128.load(sv + <usize>(fam == FAM_G16 ? b * 32 : b * 16));
-    const s1 = fam == FAM_G16 ? v128.load(sv + <usize>(b * 32), 16) : zero;
+    const s0 = v128.load(sv + <usize>(b * 16));
     let ap = x + <usize>(b * 32);
     let dp = x + <usize>(cols + b * 16);
     let cp = acc;
     let t = 0;
     // Two tokens per iteration halve the loop's bookkeeping (counters, V8's interrupt check).
     for (; t + 2 <= n; t += 2) {
-      v128.store(cp, tokenStep(fam, ap, dp, v128.load(cp), w0, w1, e0, e1, s0, s1));
-      v128.store(cp, tokenStep(fam, ap + xs, dp + xs, v128.load(cp, 16), w0, w1, e0, e1, s0, s1), 16);
+      v128.store(cp, tokenStep(fam, ap, dp, v128.load(cp), w0, w1, e0, e1, s0));
+      v128.store(cp, tokenStep(fam, ap + xs, dp + xs, v128.load(cp, 16), w0, w1, e0, e1, s0), 16);
       ap += 2 * xs;
       dp += 2 * xs;
       cp += 32;
     }
-    if (t < n) v128.store(cp, tokenStep(fam, ap, dp, v128.load(cp), w0, w1, e0, e1, s0, s1));
+    if (t < n) v128.store(cp, tokenStep(fam, ap, dp, v128.load(cp), w0, w1, e0, e1, s0));
   }
 }
 
@@ -115,8 +108,74 @@ const TOKEN_TILE = 32;
 function rowsG32(rows: usize, ds: usize, nRows: i32, cols: i32, x: usize, n: i32, acc: usize, out: usize, os: usize): void {
   intRows(FAM_G32, rows, ds, nRows, cols, x, n, acc, out, os);
 }
-function rowsG16(rows: usize, ds: usize, nRows: i32, cols: i32, x: usize, n: i32, acc: usize, out: usize, os: usize): void {
-  intRows(FAM_G16, rows, ds, nRows, cols, x, n, acc, out, os);
+
+/**
+ * One decoded K-quant row against one ACT256 token: per super-block, the groups' integer dot products
+ * times their integer scales sum in i32 (the scale rides in the i16→i32 multiply-add), then two floats.
+ */
+// @ts-ignore: decorator
+@inline function kRowDot(q6: bool, row: usize, cols: i32, a: usize): f32 {
+  const nsb = cols >> 8;
+  const groups = q6 ? cols >> 4 : cols >> 5;
+  const gsc = row + <usize>cols;
+  const mco = gsc + <usize>(16 * groups);
+  const dab = mco + <usize>(32 * nsb);
+  const dA = a + <usize>cols;
+  const bs = dA + <usize>(4 * nsb);
+  let acc = f32x4.splat(0);
+  for (let s = 0; s < nsb; s++) {
+    // Running pointers and two groups per iteration: index arithmetic and V8's per-iteration interrupt
+    // check otherwise cost as much as the SIMD work.
+    let wp = row + <usize>(s * 256);
+    let xp = a + <usize>(s * 256);
+    let gp = gsc + <usize>(s * (q6 ? 256 : 128));
+    const end = wp + 256;
+    let i0 = i32x4.splat(0);
+    let i1 = i0;
+    while (wp < end) {
+      if (q6) {
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(pairs16(v128.load(xp), v128.load(wp)), v128.load(gp)));
+        i1 = i32x4.add(i1, i32x4.dot_i16x8_s(pairs16(v128.load(xp, 16), v128.load(wp, 16)), v128.load(gp, 16)));
+        wp += 32;
+        xp += 32;
+        gp += 32;
+      } else {
+        // Lanes stay below 2^15: 2 pairs · 2 · 127 · 31.
+        const p0 = i16x8.add(pairs16(v128.load(xp), v128.load(wp)), pairs16(v128.load(xp, 16), v128.load(wp, 16)));
+        const p1 = i16x8.add(pairs16(v128.load(xp, 32), v128.load(wp, 32)), pairs16(v128.load(xp, 48), v128.load(wp, 48)));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(p0, v128.load(gp)));
+        i1 = i32x4.add(i1, i32x4.dot_i16x8_s(p1, v128.load(gp, 16)));
+        wp += 64;
+        xp += 64;
+        gp += 32;
+      }
+    }
+    const isum = i32x4.add(i0, i1);
+    const m = mco + <usize>(s * 32);
+    const b = bs + <usize>(s * 32);
+    const imin = i32x4.add(i32x4.dot_i16x8_s(v128.load(b), v128.load(m)), i32x4.dot_i16x8_s(v128.load(b, 16), v128.load(m, 16)));
+    const dx = load<f32>(dA + <usize>(s * 4));
+    const f = dab + <usize>(s * 8);
+    acc = madd(f32x4.convert_i32x4_s(isum), f32x4.splat(load<f32>(f) * dx), acc);
+    acc = madd(f32x4.convert_i32x4_s(imin), f32x4.splat(load<f32>(f, 4) * dx), acc);
+  }
+  return hsum(acc);
+}
+
+// @ts-ignore: decorator
+@inline function kRows(q6: bool, rows: usize, ds: usize, nRows: i32, cols: i32, x: usize, n: i32, out: usize, os: usize): void {
+  const xs = <usize>actStride(ACT256, cols);
+  for (let r = 0; r < nRows; r++) {
+    const row = rows + <usize>r * ds;
+    for (let t = 0; t < n; t++) store<f32>(out + <usize>t * os + <usize>(r * 4), kRowDot(q6, row, cols, x + <usize>t * xs));
+  }
+}
+
+function rowsK(rows: usize, ds: usize, nRows: i32, cols: i32, x: usize, n: i32, out: usize, os: usize): void {
+  kRows(false, rows, ds, nRows, cols, x, n, out, os);
+}
+function rowsQ6K(rows: usize, ds: usize, nRows: i32, cols: i32, x: usize, n: i32, out: usize, os: usize): void {
+  kRows(true, rows, ds, nRows, cols, x, n, out, os);
 }
 function rowsS32(rows: usize, ds: usize, nRows: i32, cols: i32, x: usize, n: i32, acc: usize, out: usize, os: usize): void {
   intRows(FAM_S32, rows, ds, nRows, cols, x, n, acc, out, os);
@@ -192,6 +251,7 @@ function floatRows(rows: usize, rs: usize, nRows: i32, cols: i32, x: usize, nTok
 export function actKind(type: i32, nTokens: i32): i32 {
   const fam = family(type);
   if (fam == FAM_F || fam == FAM_NONE) return -1;
+  if (fam == FAM_K) return ACT256;
   const kind = nTokens == 1 ? gemvKind(type) : -1;
   return kind >= 0 ? kind : ACT32;
 }
@@ -236,13 +296,14 @@ export function matmulRows(
     return;
   }
   const acc = scratch + <usize>nRows * ds;
-  const xs = <usize>actStride(ACT32, cols);
+  const xs = <usize>actStride(fam == FAM_K ? ACT256 : ACT32, cols);
   for (let t = 0; t < nTokens; t += TOKEN_TILE) {
     const n = min(TOKEN_TILE, nTokens - t);
     const xt = x + <usize>t * xs;
     const ot = out + <usize>t * os + <usize>(r0 * 4);
     if (fam == FAM_G32) rowsG32(scratch, ds, nRows, cols, xt, n, acc, ot, os);
-    else if (fam == FAM_G16) rowsG16(scratch, ds, nRows, cols, xt, n, acc, ot, os);
-    else rowsS32(scratch, ds, nRows, cols, xt, n, acc, ot, os);
+    else if (fam == FAM_S32) rowsS32(scratch, ds, nRows, cols, xt, n, acc, ot, os);
+    else if (type == Q6_K) rowsQ6K(scratch, ds, nRows, cols, xt, n, ot, os);
+    else rowsK(scratch, ds, nRows, cols, xt, n, ot, os);
   }
 }

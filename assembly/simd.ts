@@ -23,13 +23,6 @@
   return i32x4.add(dot16(x0, w0), dot16(x1, w1));
 }
 
-/** Dot product of 16 signed bytes with 16 weight bytes in 0..127, as four i32 partial sums. */
-// @ts-ignore: decorator
-@inline export function dot16u(x: v128, w: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(x, w));
-  return dot16(x, w);
-}
-
 /** Exact signed×signed dot product of 16 bytes through i16 lanes (portable). */
 // @ts-ignore: decorator
 @inline export function dot16(x: v128, w: v128): v128 {

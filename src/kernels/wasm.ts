@@ -108,11 +108,12 @@ class WasmBackend implements Backend {
       input = this.act.get(nTokens * this.k.actStride(kind, w.cols));
       this.quantize(kind, x, w.cols, input, nTokens);
     }
-    // Decode: a few chunks per thread so a busy core does not hold the op up. Prefill: fixed chunks.
+    // Many small chunks: a thread that is descheduled mid-chunk holds the op up by that chunk only, and
+    // the others claim the rest. Prefill chunks are also bounded by the decoded rows fitting in L2.
     const per =
       nTokens === 1
-        ? Math.min(64, Math.max(8, Math.ceil(w.rows / (threads * 4))))
-        : Math.min(PREFILL_ROWS, Math.ceil(w.rows / threads));
+        ? Math.max(4, Math.ceil(w.rows / (threads * 8)))
+        : Math.max(1, Math.min(PREFILL_ROWS, Math.ceil(w.rows / (threads * 4))));
     const stride = Math.ceil(this.k.scratchBytes(w.type, w.cols, per) / 64) * 64;
     const c = this.pool.ctl;
     c.i32[OP] = Op.Matmul;
