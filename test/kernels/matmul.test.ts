@@ -1,6 +1,7 @@
 // WASM matmul against the reference for every supported weight type, in both SIMD builds and with one and
-// two threads. Integer types quantize the activations to int8 per 32 values, which costs about 0.5%
-// of the output's scale here; the bound below leaves room for that and nothing more.
+// two threads. Integer types quantize the activations to int8 (one scale per 32 values for the 32-value
+// block types, per 256 for K-quants, as llama.cpp does), which costs up to about 0.6% of the output's
+// scale here; the bounds below leave a margin of about three.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { GgmlType } from '../../src/gguf/types.js';
@@ -14,9 +15,10 @@ const FLOAT = [GgmlType.F32, GgmlType.F16, GgmlType.BF16];
 const LEGACY = [GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1];
 const KQUANT = [GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K];
 
-/** Bound on max|wasm − ref| / max|ref|. */
+/** Bound on max|wasm − ref| / max|ref|: f32 rounding for floats, int8 activations otherwise. */
 function tolerance(type: GgmlType): number {
-  return FLOAT.includes(type) ? 1e-5 : 2e-2;
+  if (FLOAT.includes(type)) return 1e-5;
+  return LEGACY.includes(type) ? 1.5e-2 : 2e-2;
 }
 
 /** Column counts that exercise tails: not a multiple of 4 (floats), an odd number of 32-blocks. */
