@@ -18,9 +18,9 @@ export interface Placed {
 }
 
 /**
- * Inserts needle i before the first unit at which the running token count reaches `at[i]` of the haystack's
- * tokens (RULER inserts at `int(len(sentences) * depth)`; counting tokens instead keeps the depth honest when
- * sentences differ in length). Needles at the same spot keep their given order.
+ * Inserts needle i at the unit boundary nearest to `at[i]` of the haystack's tokens (RULER inserts at
+ * `int(len(sentences) * depth)`; counting tokens keeps the depth honest when sentences differ in length).
+ * Needles at the same spot keep their given order.
  */
 export function placeNeedles(
   tok: TokenCounter,
@@ -35,7 +35,8 @@ export function placeNeedles(
   const pos = at.map((d) => {
     let p = 0;
     while (p < units.length && cum[p] < d * total) p++;
-    return p;
+    // The nearer of the two boundaries around the spot.
+    return p > 0 && d * total - cum[p - 1] < cum[p] - d * total ? p - 1 : p;
   });
   const order = needles.map((_, i) => i).sort((a, b) => pos[a] - pos[b] || a - b);
   const pieces: string[] = [];
