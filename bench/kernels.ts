@@ -30,16 +30,25 @@ const types = values.types.split(',').map((n) => {
   return t;
 });
 
-/** Seconds per call: one warm-up, then repeats until `budget` seconds have passed (at least `min` calls). */
-function time(fn: () => void, budget: number, min = 3): number {
+interface Timing {
+  /** Wall-clock seconds per call. */
+  wall: number;
+  /** Process CPU seconds per call: robust to a busy machine, but meaningful only for one thread. */
+  cpu: number;
+}
+
+/** Per-call time: one warm-up, then repeats until `budget` seconds have passed (at least `min` calls). */
+function time(fn: () => void, budget: number, min = 3): Timing {
   fn();
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   let n = 0;
   while (n < min || performance.now() - t0 < budget * 1000) {
     fn();
     n++;
   }
-  return (performance.now() - t0) / 1000 / n;
+  const c = process.cpuUsage(c0);
+  return { wall: (performance.now() - t0) / 1000 / n, cpu: (c.user + c.system) / 1e6 / n };
 }
 
 function randomWeights(heap: Heap, type: GgmlType, rows: number, cols: number): WeightMatrix {
@@ -51,7 +60,7 @@ function randomWeights(heap: Heap, type: GgmlType, rows: number, cols: number): 
   return { type, rows, cols, ptr, rowBytes: bytes.length / rows };
 }
 
-const fmt = (v: number, d = 1) => v.toFixed(d).padStart(7);
+const fmt = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)).padStart(6);
 
 const heap = new Heap(256 << 20);
 const ref = new RefBackend(heap);
@@ -59,14 +68,10 @@ const backends: Backend[] = [];
 for (const threads of values.threads.split(',').map(Number)) {
   backends.push(await createWasmBackend(heap, { threads }));
 }
-console.log(`backends: ${backends.map((b) => b.name).join(', ')}; ref = plain TypeScript, 1 thread`);
+const single = (b: Backend) => b === ref || b.name.endsWith('×1');
+console.log(`backends: ref (plain TypeScript, 1 thread), ${backends.map((b) => b.name).join(', ')}`);
 console.log(
-  'type  shape      | GEMV GB/s: ref   ' +
-    backends.map((b) => `${b.name.padStart(15)} (×ref)`).join(' ') +
-    ' | GEMM GFLOP/s @64: ref  ' +
-    backends.map((b) => `${b.name.padStart(15)} (×ref)`).join(' ') +
-    ' | @256: ' +
-    backends.map((b) => b.name.padStart(15)).join(' '),
+  'wall-clock throughput; [per CPU-second] for single-threaded runs; (×ref) against ref in this run\n',
 );
 const maxTokens = 256;
 const x = heap.alloc(maxTokens * 4864 * 4);
@@ -74,30 +79,39 @@ heap.f32(x, maxTokens * 4864).forEach((_, i, a) => {
   a[i] = Math.cos(i * 0.377);
 });
 const out = heap.alloc(maxTokens * 896 * 4);
+
+/** One line: a metric for ref (unless skipped) and every backend. */
+function line(label: string, work: number, run: (b: Backend) => Timing, withRef: boolean): void {
+  const cells = [label];
+  let refRate = Number.NaN;
+  for (const b of withRef && !values['no-ref'] ? [ref, ...backends] : backends) {
+    const t = run(b);
+    const rate = work / t.wall / 1e9;
+    if (b === ref) refRate = rate;
+    let cell = `${b.name} ${fmt(rate)}`;
+    if (single(b)) cell += ` [${fmt(work / t.cpu / 1e9)}]`;
+    if (b !== ref && !Number.isNaN(refRate)) cell += ` (${(rate / refRate).toFixed(0)}×)`;
+    cells.push(cell.padEnd(b === ref ? 22 : 34));
+  }
+  console.log(cells.join(' | '));
+}
+
 for (const type of types) {
   for (const [rows, cols] of SHAPES) {
     const w = randomWeights(heap, type, rows, cols);
-    const bytes = rows * w.rowBytes;
-    const gemv = (b: Backend) => bytes / time(() => b.matmul(out, w, x, 1), 0.25) / 1e9;
-    const gemm = (b: Backend, n: number, budget = 0.4) =>
-      (2 * rows * cols * n) / time(() => b.matmul(out, w, x, n), budget, 2) / 1e9;
-    const refV = values['no-ref'] ? Number.NaN : gemv(ref);
-    const refM = values['no-ref'] ? Number.NaN : gemm(ref, 64, 0);
-    const cells = [
-      `${GgmlType[type].padEnd(5)} ${`${rows}×${cols}`.padEnd(10)} |           ${fmt(refV, 2)}`,
-      ...backends.map((b) => {
-        const v = gemv(b);
-        return `${fmt(v, 2)} (${fmt(v / refV, 0)}×)`.padStart(22);
-      }),
-      `|              ${fmt(refM, 2)}`,
-      ...backends.map((b) => {
-        const v = gemm(b, 64);
-        return `${fmt(v)} (${fmt(v / refM, 0)}×)`.padStart(22);
-      }),
-      '|      ',
-      ...backends.map((b) => fmt(gemm(b, 256)).padStart(15)),
-    ];
-    console.log(cells.join(' '));
+    const name = `${GgmlType[type].padEnd(5)} ${`${rows}×${cols}`.padEnd(9)}`;
+    line(`${name} GEMV GB/s     `, rows * w.rowBytes, (b) => time(() => b.matmul(out, w, x, 1), 0.2), true);
+    for (const n of [64, 256]) {
+      // The reference takes about a second per 64-token call at the larger shape: one call, 64 tokens only.
+      const budget = (b: Backend) => (b === ref ? 0 : 0.3);
+      const label = `${' '.repeat(15)} GEMM@${n} GFLOP/s`.padEnd(31);
+      line(
+        label,
+        2 * rows * cols * n,
+        (b) => time(() => b.matmul(out, w, x, n), budget(b), b === ref ? 1 : 2),
+        n === 64,
+      );
+    }
     heap.release(w.ptr);
   }
 }

@@ -17,6 +17,8 @@ export const MAIN_WAITING = 7;
 /** First argument slot. */
 export const A = 8;
 const SLOTS = 32;
+/** Set by a worker whose chunk threw (the error itself goes to stderr). */
+export const FAILED = SLOTS - 1;
 
 export const TAG_SHIFT = 20;
 export const TAG_MASK = 0x7ff;

@@ -8,6 +8,7 @@ import {
   claim,
   controlOf,
   DONE,
+  FAILED,
   INDEX_MASK,
   MAIN_WAITING,
   NCHUNKS,
@@ -93,8 +94,16 @@ export class Pool {
     Atomics.store(c, NEXT, tag << TAG_SHIFT);
     Atomics.store(c, SEQ, seq);
     if (Atomics.load(c, SLEEPERS) > 0) Atomics.notify(c, SEQ);
+    // On an error, keep claiming (without running) so the op drains before the control block is reused.
+    let failure: unknown;
     for (let i = claim(c, tag); i >= 0; i = claim(c, tag)) {
-      runChunk(this.k, this.ctl, 0, i);
+      if (failure === undefined) {
+        try {
+          runChunk(this.k, this.ctl, 0, i);
+        } catch (e) {
+          failure = e;
+        }
+      }
       Atomics.add(c, DONE, 1);
     }
     let spins = 0;
@@ -104,6 +113,9 @@ export class Pool {
       Atomics.wait(c, DONE, done, 1);
       Atomics.store(c, MAIN_WAITING, 0);
     }
+    if (failure !== undefined) throw failure;
+    if (Atomics.exchange(c, FAILED, 0) !== 0)
+      throw new Error('a kernel worker failed (its error is on stderr)');
   }
 
   async close(): Promise<void> {

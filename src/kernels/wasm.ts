@@ -1,6 +1,6 @@
 // The WebAssembly backend: AssemblyScript SIMD kernels (assembly/) on the shared heap, run by a pool of
 // worker threads plus the calling thread. Integer weight types multiply against int8-quantized
-// activations (one f32 scale per 32 values); float weights use f32 FMA.
+// activations (one f32 scale per 32 values, per 256 for K-quants); float weights use f32 FMA.
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';

@@ -1,7 +1,18 @@
 // A kernel pool worker: instantiates the kernel module on the shared heap, then loops: wait for the main
 // thread to publish an op (a short spin, then Atomics.wait), claim and run chunks until none are left.
 import { parentPort, workerData } from 'node:worker_threads';
-import { claim, controlOf, DONE, MAIN_WAITING, NCHUNKS, SEQ, SLEEPERS, STOP, TAG_MASK } from './control.js';
+import {
+  claim,
+  controlOf,
+  DONE,
+  FAILED,
+  MAIN_WAITING,
+  NCHUNKS,
+  SEQ,
+  SLEEPERS,
+  STOP,
+  TAG_MASK,
+} from './control.js';
 import { instantiateKernels, runChunk } from './ops.js';
 
 export interface WorkerInit {
@@ -30,7 +41,13 @@ function serve(init: WorkerInit): void {
     if (Atomics.load(c, STOP) !== 0) return;
     const tag = seen & TAG_MASK;
     for (let i = claim(c, tag); i >= 0; i = claim(c, tag)) {
-      runChunk(k, ctl, init.tid, i);
+      // A failed chunk still counts as done, so that the main thread wakes up and reports it.
+      try {
+        runChunk(k, ctl, init.tid, i);
+      } catch (e) {
+        console.error(`kernel worker ${init.tid}:`, e);
+        Atomics.store(c, FAILED, 1);
+      }
       if (Atomics.add(c, DONE, 1) + 1 === c[NCHUNKS] && Atomics.load(c, MAIN_WAITING) !== 0) {
         Atomics.notify(c, DONE);
       }
