@@ -113,9 +113,9 @@ export class Pool {
       Atomics.wait(c, DONE, done, 1);
       Atomics.store(c, MAIN_WAITING, 0);
     }
+    const workerFailed = Atomics.exchange(c, FAILED, 0) !== 0;
     if (failure !== undefined) throw failure;
-    if (Atomics.exchange(c, FAILED, 0) !== 0)
-      throw new Error('a kernel worker failed (its error is on stderr)');
+    if (workerFailed) throw new Error('a kernel worker failed (its error is on stderr)');
   }
 
   async close(): Promise<void> {

@@ -3,8 +3,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { GgmlType } from '../../src/gguf/types.js';
 import { Heap } from '../../src/kernels/heap.js';
 import { createWasmBackend } from '../../src/kernels/wasm.js';
+import { put, randomF32, randomWeights, rng } from './helpers.js';
 
 test('a process exits by itself after close()', () => {
   const fixture = fileURLToPath(new URL('./fixtures/close.ts', import.meta.url));
@@ -12,6 +14,22 @@ test('a process exits by itself after close()', () => {
   assert.equal(r.signal, null, 'the child had to be killed: something kept it alive');
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /closed/);
+});
+
+test('a trapping kernel throws instead of hanging, and the pool keeps working', async () => {
+  const heap = new Heap();
+  const b = await createWasmBackend(heap, { threads: 2 });
+  const next = rng(3);
+  const w = randomWeights(heap, GgmlType.Q8_0, 64, 256, next);
+  const x = put(heap, randomF32(256, next));
+  const out = heap.alloc(64 * 4);
+  // Rows far past the end of memory: every chunk traps on its first load.
+  const outside = { ...w, ptr: heap.capacity + (1 << 20) };
+  // The worker's copy of the error also goes to stderr.
+  assert.throws(() => b.matmul(out, outside, x, 1), /out of bounds|kernel worker failed/);
+  b.matmul(out, w, x, 1);
+  assert.ok(heap.f32(out, 64).some((v) => v !== 0));
+  await b.close();
 });
 
 test('the backend name tells the build and the thread count', async () => {
