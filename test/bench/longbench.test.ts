@@ -66,7 +66,8 @@ test('middle truncation keeps max_length/2 tokens from each end', () => {
   assert.equal(s.meta?.fullTokens, full.length);
   // When even the tail cannot hold the whole question part, the kept tail is the question part.
   const tiny = task.generate(chars, { tokens: 40, seed: 0 });
-  assert.equal(tiny.questionPart, full.slice(full.length - 20));
+  assert.equal(tiny.prompt, full.slice(0, 20) + full.slice(full.length - 20));
+  assert.equal(tiny.contextPart, full.slice(0, 20).trimEnd());
   assert.equal(truncateMiddle(chars, 'short', 10), undefined);
   assert.throws(() => truncateMiddle({ encode: chars.encode }, 'long text', 4), /decode/);
 });

@@ -12,6 +12,7 @@ import { Rng } from '../text/random.js';
 import { BABILONG_PROMPTS, type BabiSample, babilongPrompt, loadBabi } from './babi.js';
 import {
   checkOptions,
+  countTokens,
   type GenerateOptions,
   makeSample,
   type TaskGenerator,
@@ -86,33 +87,42 @@ function generateBabilong(
     }
     return pieces.join(' ');
   };
+  const key = name.slice('babilong:'.length);
+  const render = (context: string) => babilongPrompt(BABILONG_PROMPTS[key], context, pick.question);
+  const promptTokens = (context: string) => {
+    const p = render(context);
+    return countTokens(tok, p.contextPart + p.questionPart);
+  };
+  // The length targets the context, but one tokenization of the whole prompt per round serves both counts:
+  // context tokens = prompt tokens - the prompt's own (give or take a token where they meet).
+  const overhead = promptTokens('');
   const factTokens = joinedCost(tok, ' ', facts);
   const fit =
     o.tokens === 0
-      ? { value: facts.join(' '), measured: tok.encode(facts.join(' ')).length }
-      : fitLength(o.tokens, o.tokens - factTokens, build, (c) => tok.encode(c).length);
+      ? { value: facts.join(' '), measured: promptTokens(facts.join(' ')) }
+      : fitLength(o.tokens + overhead, o.tokens - factTokens, build, promptTokens);
   const context = fit.value;
-  const { contextPart, questionPart } = babilongPrompt(
-    BABILONG_PROMPTS[name.slice('babilong:'.length)],
-    context,
-    pick.question,
-  );
-  return makeSample(tok, {
-    task: name,
-    id: `${name}/${o.tokens}/${o.seed}`,
-    context,
-    question: pick.question,
-    contextPart,
-    questionPart,
-    answerPrefix: '',
-    answers: [pick.answer],
-    maxNewTokens: BABILONG_MAX_NEW_TOKENS,
-    meta: {
-      contextTokens: fit.measured,
-      haystack: h.name,
-      babiIndex: index,
-      facts,
-      references: pick.references,
+  const { contextPart, questionPart } = render(context);
+  return makeSample(
+    tok,
+    {
+      task: name,
+      id: `${name}/${o.tokens}/${o.seed}`,
+      context,
+      question: pick.question,
+      contextPart,
+      questionPart,
+      answerPrefix: '',
+      answers: [pick.answer],
+      maxNewTokens: BABILONG_MAX_NEW_TOKENS,
+      meta: {
+        contextTokens: fit.measured - overhead,
+        haystack: h.name,
+        babiIndex: index,
+        facts,
+        references: pick.references,
+      },
     },
-  });
+    fit.measured,
+  );
 }

@@ -79,7 +79,7 @@ export function passkeyTask(digits = 5): TaskGenerator {
         {
           task: name,
           id: `${name}/${o.tokens}/${o.depth ?? 'r'}/${o.seed}`,
-          context: [prefix, needle, suffix].join('\n'),
+          context: [prefix, needle, suffix].join('\n').trimEnd(),
           question: PASSKEY_QUESTION,
           contextPart: contextOf(prefix, suffix),
           questionPart,

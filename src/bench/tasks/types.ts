@@ -21,7 +21,7 @@ export interface TaskSample {
    * `questionPart`. `prompt === contextPart + questionPart` always holds.
    */
   contextPart: string;
-  /** The question in the benchmark's wording, ending with `answerPrefix`. */
+  /** The question in the benchmark's wording (with the whitespace before it), ending with `answerPrefix`. */
   questionPart: string;
   /** The full prompt in the benchmark's format (the text a base model is given). */
   prompt: string;
@@ -93,13 +93,48 @@ export interface SampleParts {
   meta?: Record<string, unknown>;
 }
 
-/** Joins the parts, checks the split invariant and counts the prompt's tokens (unless given). */
+/**
+ * Joins the parts, checks the split invariant and counts the prompt's tokens (unless given). Whitespace at the
+ * end of the context part moves to the question part: byte-level BPE splits a run like "\n\n" differently
+ * when text follows it, so ending the context part on a visible character keeps its tokens a prefix of the
+ * prompt's.
+ */
 export function makeSample(tok: TokenCounter, p: SampleParts, tokens?: number): TaskSample {
   if (!p.questionPart.endsWith(p.answerPrefix))
     throw new Error(`${p.task}: questionPart must end with answerPrefix`);
-  const prompt = p.contextPart + p.questionPart;
-  const s: TaskSample = { ...p, prompt, tokens: tokens ?? countTokens(tok, prompt) };
+  const contextPart = p.contextPart.trimEnd();
+  const questionPart = p.contextPart.slice(contextPart.length) + p.questionPart;
+  const prompt = contextPart + questionPart;
+  const s: TaskSample = {
+    ...p,
+    contextPart,
+    questionPart,
+    prompt,
+    tokens: tokens ?? countTokens(tok, prompt),
+  };
   if (p.depth === undefined) delete s.depth;
   if (p.meta === undefined) delete s.meta;
   return s;
+}
+
+export interface SplitTokens {
+  /** Prefill these (BOS included where the vocabulary adds one), compress, then feed `question`. */
+  context: number[];
+  question: number[];
+  /** Whether `context` is exactly `contextPart` tokenized alone (no token straddles the split). */
+  exact: boolean;
+}
+
+/**
+ * The prompt's tokens cut where `questionPart` begins. Always `context ++ question` = the whole prompt
+ * tokenized at once, so the model sees the benchmark's prompt token for token; the cut is at the longest
+ * common prefix of the prompt's tokens and `contextPart`'s (tokenizing `questionPart` alone would differ:
+ * SentencePiece prefixes a space, BPE can merge across the join).
+ */
+export function splitTokens(tok: TokenCounter, s: TaskSample): SplitTokens {
+  const full = tok.encode(s.prompt, { addSpecial: true });
+  const ctx = tok.encode(s.contextPart, { addSpecial: true });
+  let n = 0;
+  while (n < ctx.length && n < full.length && ctx[n] === full[n]) n++;
+  return { context: full.slice(0, n), question: full.slice(n), exact: n === ctx.length };
 }
