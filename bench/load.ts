@@ -1,0 +1,226 @@
+// Load test for `kvsieve serve`: N concurrent streaming chat requests on loopback; reports latency and
+// time-to-first-token percentiles, tokens/s, and whether every request either completed or was refused
+// cleanly (429 with an OpenAI error object). Exits 1 otherwise.
+//
+//   node --import tsx bench/load.ts [--n 32] [--max-tokens 64] [--concurrency 1] [--max-queue 16]
+//                                   [--model FILE | --url http://127.0.0.1:PORT] [--press NAME --ratio R]
+//                                   [--threads 2] [--timeout 120] [--json]
+//
+// Without --url it starts `kvsieve serve` as a child process on a free port (with a small random-weight model
+// unless --model is given) and stops it afterwards, so client and server do not share an event loop.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { GgmlType } from '../src/gguf/types.js';
+import { writeSyntheticModel } from '../src/model/synthetic.js';
+
+const { values } = parseArgs({
+  options: {
+    n: { type: 'string', default: '32' },
+    'max-tokens': { type: 'string', default: '64' },
+    concurrency: { type: 'string', default: '1' },
+    'max-queue': { type: 'string', default: '16' },
+    model: { type: 'string' },
+    url: { type: 'string' },
+    press: { type: 'string' },
+    ratio: { type: 'string' },
+    threads: { type: 'string', default: '2' },
+    timeout: { type: 'string', default: '120' },
+    json: { type: 'boolean' },
+  },
+});
+
+function whole(name: keyof typeof values, min: number, max: number): number {
+  const v = Number(values[name]);
+  if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`--${name} must be ${min}..${max}`);
+  return v;
+}
+const N = whole('n', 1, 1000);
+const maxTokens = whole('max-tokens', 1, 4096);
+const timeoutMs = whole('timeout', 1, 3600) * 1000;
+
+type Outcome = 'ok' | 'refused' | 'failed';
+
+interface Result {
+  outcome: Outcome;
+  /** From sending the request to the end of the response. */
+  latencyMs: number;
+  /** To the first generated text (ok requests). */
+  firstTokenMs?: number;
+  completionTokens: number;
+  detail?: string;
+}
+
+/** Starts `kvsieve serve` on a free loopback port; resolves with its URL once it listens. */
+function startServer(model: string): Promise<{ url: string; child: ChildProcess }> {
+  const args = ['--import', 'tsx', 'src/cli/main.ts', 'serve', '-m', model, '--port', '0', '--quiet'];
+  args.push('--threads', String(values.threads), '--concurrency', String(values.concurrency));
+  args.push('--max-queue', String(values['max-queue']));
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let err = '';
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (d: string) => {
+      err += d;
+      const m = /serving \S+ at (http:\/\/127\.0\.0\.1:\d+)\//.exec(err);
+      if (m) resolve({ url: m[1], child });
+    });
+    child.on('exit', (code) => reject(new Error(`kvsieve serve exited with ${code}: ${err.trim()}`)));
+  });
+}
+
+function smallModel(dir: string): string {
+  const path = join(dir, 'load-bench.gguf');
+  writeSyntheticModel(path, {
+    arch: 'qwen2',
+    dim: 128,
+    nLayers: 4,
+    nHeads: 4,
+    nKvHeads: 2,
+    ffnDim: 384,
+    vocabSize: 512,
+    contextLength: 1024,
+    type: GgmlType.Q8_0,
+    tiedOutput: false,
+    seed: 7,
+  });
+  return path;
+}
+
+/** One streaming chat request; never rejects: every way it can end is an outcome. */
+function chat(url: string, i: number, signal: AbortSignal): Promise<Result> {
+  const body = JSON.stringify({
+    messages: [{ role: 'user', content: `Request ${i}: tell me a story about the number ${i}.` }],
+    max_tokens: maxTokens,
+    temperature: 0.8,
+    seed: i,
+    stream: true,
+    stream_options: { include_usage: true },
+    ...(values.press ? { kvsieve: { press: values.press, ratio: Number(values.ratio ?? 4) } } : {}),
+  });
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    const done = (r: Omit<Result, 'latencyMs'>) => resolve({ ...r, latencyMs: performance.now() - t0 });
+    const req = request(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      signal,
+    });
+    req.on('error', (e) => done({ outcome: 'failed', completionTokens: 0, detail: e.message }));
+    req.on('response', (res) => {
+      let text = '';
+      let firstTokenMs: number | undefined;
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        text += d;
+        firstTokenMs ??= text.includes('"content":"') ? performance.now() - t0 : undefined;
+      });
+      res.on('error', (e) => done({ outcome: 'failed', completionTokens: 0, detail: e.message }));
+      res.on('end', () => {
+        if (res.statusCode === 429) {
+          // Refused cleanly means: an OpenAI error object saying the queue is full.
+          const code = (JSON.parse(text) as { error?: { code?: string } }).error?.code;
+          done({ outcome: code === 'queue_full' ? 'refused' : 'failed', completionTokens: 0, detail: text });
+          return;
+        }
+        const events = text.split('\n\n').filter((e) => e.startsWith('data: '));
+        const finished = events.at(-1) === 'data: [DONE]' && /"finish_reason":"(stop|length)"/.test(text);
+        const usage = /"completion_tokens":(\d+)/.exec(text);
+        done({
+          outcome: res.statusCode === 200 && finished ? 'ok' : 'failed',
+          firstTokenMs,
+          completionTokens: usage ? Number(usage[1]) : 0,
+          detail: finished ? undefined : `status ${res.statusCode}: ${text.slice(-300)}`,
+        });
+      });
+    });
+    req.end(body);
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+/** Percentiles in whole ms; null when there is nothing to summarise. */
+function summary(xs: number[]): Record<string, number> | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const r = (x: number) => Math.round(x);
+  return {
+    p50: r(percentile(s, 50)),
+    p90: r(percentile(s, 90)),
+    p99: r(percentile(s, 99)),
+    max: r(s[s.length - 1]),
+  };
+}
+
+async function main(): Promise<void> {
+  let url = values.url;
+  let child: ChildProcess | undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'kvsieve-load-'));
+  try {
+    if (url === undefined) {
+      ({ url, child } = await startServer(values.model ?? smallModel(dir)));
+    } else if (!['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname)) {
+      throw new RangeError('--url must be a loopback address: the load test stays on this machine');
+    }
+    const deadline = AbortSignal.timeout(timeoutMs);
+    // Every request listens to the one deadline.
+    setMaxListeners(N + 1, deadline);
+    const t0 = performance.now();
+    const results = await Promise.all(Array.from({ length: N }, (_, i) => chat(url as string, i, deadline)));
+    const wallS = (performance.now() - t0) / 1000;
+
+    const ok = results.filter((r) => r.outcome === 'ok');
+    const failed = results.filter((r) => r.outcome === 'failed');
+    const tokens = ok.reduce((n, r) => n + r.completionTokens, 0);
+    const report = {
+      requests: N,
+      concurrency: Number(values.concurrency),
+      maxQueue: Number(values['max-queue']),
+      maxTokens,
+      press: values.press ?? null,
+      ok: ok.length,
+      refused: results.filter((r) => r.outcome === 'refused').length,
+      failed: failed.length,
+      latencyMs: summary(ok.map((r) => r.latencyMs)),
+      firstTokenMs: summary(ok.flatMap((r) => (r.firstTokenMs === undefined ? [] : [r.firstTokenMs]))),
+      refusedLatencyMs: summary(results.filter((r) => r.outcome === 'refused').map((r) => r.latencyMs)),
+      completionTokens: tokens,
+      wallSeconds: Number(wallS.toFixed(2)),
+      tokensPerSecond: Number((tokens / wallS).toFixed(1)),
+      allCompletedOrRefused: failed.length === 0,
+    };
+    if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+    else {
+      const line = (name: string, s: Record<string, number> | null) =>
+        `${name.padEnd(20)} ${s ? `p50 ${s.p50}  p90 ${s.p90}  p99 ${s.p99}  max ${s.max}` : 'none'}\n`;
+      process.stdout.write(
+        `${N} streaming chat requests, max_tokens ${maxTokens}, server concurrency ${report.concurrency}, ` +
+          `queue ${report.maxQueue}${values.press ? `, press ${values.press}` : ''}\n` +
+          `ok ${report.ok}, refused (429) ${report.refused}, failed ${report.failed}\n` +
+          line('latency ms', report.latencyMs) +
+          line('first token ms', report.firstTokenMs) +
+          line('429 latency ms', report.refusedLatencyMs) +
+          `${tokens} tokens in ${report.wallSeconds} s: ${report.tokensPerSecond} tokens/s\n` +
+          `every request completed or was refused cleanly: ${report.allCompletedOrRefused ? 'yes' : 'NO'}\n`,
+      );
+    }
+    for (const f of failed.slice(0, 5)) process.stderr.write(`failed: ${f.detail}\n`);
+    if (failed.length > 0) process.exitCode = 1;
+  } finally {
+    if (child && child.exitCode === null) {
+      const exited = new Promise((resolve) => child?.on('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
