@@ -1,12 +1,14 @@
 // RULER common words extraction (NVIDIA RULER, scripts/data/synthetic/common_words_extraction.py;
 // synthetic.yaml `cwe`: freq_cw 30, freq_ucw 3, num_cw 10): a numbered list where 10 words appear 30 times
 // and the rest 3 times (6 and 1 below 4096 tokens, as RULER switches), after one worked example. RULER draws
-// the words from wonderwords; here they are distinct words of the haystack text (Moby-Dick by default). The
-// list's last entry is cut to land on the token count, as the other haystacks' last unit is.
+// the words from wonderwords; here they are distinct words of the haystack text (Moby-Dick by default) and of
+// the built-in key-word lists. The list's last entry is cut to land on the token count, as the other
+// haystacks' last unit is.
 import { pieceCost } from '../text/cost.js';
 import { fillUnits, fitLength } from '../text/fill.js';
 import { type Haystack, loadHaystack, vocabulary } from '../text/haystack.js';
 import { Rng, sample, shuffle } from '../text/random.js';
+import { ADJECTIVES, NOUNS } from '../text/ruler.js';
 import { rulerScore } from './ruler-common.js';
 import {
   checkOptions,
@@ -53,7 +55,10 @@ export function cweTask(haystack?: Haystack): TaskGenerator {
 function generateCwe(tok: TokenCounter, o: GenerateOptions, h: Haystack): TaskSample {
   checkOptions(o);
   const rng = new Rng(o.seed);
-  const pool = vocabulary(h).filter((w) => w.length >= 4 && w.length <= 12);
+  // The haystack's words, plus the key-word lists so that even the small fallback text gives a few hundred.
+  const pool = [...new Set([...vocabulary(h), ...ADJECTIVES, ...NOUNS])]
+    .filter((w) => w.length >= 4 && w.length <= 12)
+    .sort();
   const small = o.tokens < 4096;
   const [exWords, exCr, exUr] = small ? [20, 3, 1] : [40, 10, 3];
   const [cr, ur] = small ? [6, 1] : [30, 3];
