@@ -11,7 +11,7 @@
 //   mco  i16[16] per super-block: coefficient of each Σq per 16 at cols + 16·groups
 //   dab  f32[2] per super-block: scale of Σ gsc·(vals·q), of Σ mco·Σq   then
 // so that a super-block contributes dx·(dab0·Σ_g gsc_g·(vals_g·q_g) + dab1·Σ_k mco_k·bsum_k).
-import { f16, f16x4 } from './simd';
+import { f16, halvesUp, weightHalves } from './simd';
 import { BF16, F16, F32, Q4_0, Q4_1, Q4_K, Q5_0, Q5_1, Q5_K, Q6_K, Q8_0 } from './types';
 
 const LOW4 = i8x16.splat(0x0f);
@@ -192,10 +192,10 @@ function decodeF16(src: usize, cols: i32, dst: usize, brain: bool): void {
   let c = 0;
   for (; c + 8 <= cols; c += 8) {
     const h = v128.load(src + <usize>(c * 2));
-    const lo = i32x4.extend_low_i16x8_u(h);
-    const hi = i32x4.extend_high_i16x8_u(h);
-    v128.store(dst + <usize>(c * 4), brain ? i32x4.shl(lo, 16) : f16x4(lo));
-    v128.store(dst + <usize>(c * 4), brain ? i32x4.shl(hi, 16) : f16x4(hi), 16);
+    const lo = halvesUp(h, false);
+    const hi = halvesUp(h, true);
+    v128.store(dst + <usize>(c * 4), brain ? lo : weightHalves(lo));
+    v128.store(dst + <usize>(c * 4), brain ? hi : weightHalves(hi), 16);
   }
   for (; c < cols; c++) {
     const h = <u32>load<u16>(src + <usize>(c * 2));

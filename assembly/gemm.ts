@@ -4,10 +4,10 @@
 // live in a small scratch array. TurboFan hoists every load of an unrolled multi-token body to the top of
 // the loop and then spills most of them; a short inner loop keeps the working set in registers.
 import { decodeRow } from './decode';
-import { gemvKind, gemvRows } from './gemv';
+import { gemvKind, gemvRows, halfRows } from './gemv';
 import { ACT32, ACT256, actStride } from './quant';
 import { dot16s, dot32u, hsum, madd, pairs16 } from './simd';
-import { decodedStride, F32, FAM_F, FAM_G32, FAM_K, FAM_NONE, FAM_S32, family, Q6_K, valueBytes } from './types';
+import { BF16, decodedStride, F16, F32, FAM_F, FAM_G32, FAM_K, FAM_NONE, FAM_S32, family, Q6_K, valueBytes } from './types';
 
 /** Tokens per tile: their activations (≈1.9·cols bytes each) stay in L2 while a chunk of rows passes. */
 const TOKEN_TILE = 32;
@@ -214,6 +214,64 @@ function floatTile4(row: usize, cols: i32, x: usize, out: usize, os: usize): voi
   store<f32>(out + 3 * os, s3);
 }
 
+/** Two rows (`rs` bytes apart) × four tokens: eight accumulators, each loaded vector used four or two times. */
+function floatTile2x4(row: usize, rs: usize, cols: i32, x: usize, out: usize, os: usize): void {
+  const xs = <usize>cols * 4;
+  let a0 = f32x4.splat(0);
+  let a1 = a0;
+  let a2 = a0;
+  let a3 = a0;
+  let b0 = a0;
+  let b1 = a0;
+  let b2 = a0;
+  let b3 = a0;
+  const end = x + <usize>(cols & ~3) * 4;
+  let w = row;
+  for (let p = x; p < end; p += 16) {
+    const v = v128.load(w);
+    const u = v128.load(w + rs);
+    const x0 = v128.load(p);
+    a0 = madd(v, x0, a0);
+    b0 = madd(u, x0, b0);
+    const x1 = v128.load(p + xs);
+    a1 = madd(v, x1, a1);
+    b1 = madd(u, x1, b1);
+    const x2 = v128.load(p + 2 * xs);
+    a2 = madd(v, x2, a2);
+    b2 = madd(u, x2, b2);
+    const x3 = v128.load(p + 3 * xs);
+    a3 = madd(v, x3, a3);
+    b3 = madd(u, x3, b3);
+    w += 16;
+  }
+  // Tail columns: fold them into lane 0 of each accumulator before the horizontal sums.
+  for (let c = cols & ~3; c < cols; c++) {
+    const o = <usize>(c * 4);
+    const v = f32x4.splat(load<f32>(row + o));
+    const u = f32x4.splat(load<f32>(row + rs + o));
+    const x0 = v128.load32_zero(x + o);
+    const x1 = v128.load32_zero(x + xs + o);
+    const x2 = v128.load32_zero(x + 2 * xs + o);
+    const x3 = v128.load32_zero(x + 3 * xs + o);
+    a0 = madd(v, x0, a0);
+    a1 = madd(v, x1, a1);
+    a2 = madd(v, x2, a2);
+    a3 = madd(v, x3, a3);
+    b0 = madd(u, x0, b0);
+    b1 = madd(u, x1, b1);
+    b2 = madd(u, x2, b2);
+    b3 = madd(u, x3, b3);
+  }
+  store<f32>(out, hsum(a0));
+  store<f32>(out + os, hsum(a1));
+  store<f32>(out + 2 * os, hsum(a2));
+  store<f32>(out + 3 * os, hsum(a3));
+  store<f32>(out, hsum(b0), 4);
+  store<f32>(out + os, hsum(b1), 4);
+  store<f32>(out + 2 * os, hsum(b2), 4);
+  store<f32>(out + 3 * os, hsum(b3), 4);
+}
+
 function floatTile1(row: usize, cols: i32, x: usize, out: usize): void {
   let c0 = f32x4.splat(0);
   let c1 = c0;
@@ -241,8 +299,14 @@ function floatRows(rows: usize, rs: usize, nRows: i32, cols: i32, x: usize, nTok
     for (let r = 0; r < nRows; r++) {
       const row = rows + <usize>r * rs;
       const o = out + <usize>t * os + <usize>(r * 4);
-      if (nTokens - t >= 4) floatTile4(row, cols, xt, o, os);
-      else for (let u = t; u < nTokens; u++) floatTile1(row, cols, x + <usize>u * xs, out + <usize>u * os + <usize>(r * 4));
+      if (nTokens - t < 4) {
+        for (let u = t; u < nTokens; u++) floatTile1(row, cols, x + <usize>u * xs, out + <usize>u * os + <usize>(r * 4));
+      } else if (r + 1 < nRows) {
+        floatTile2x4(row, rs, cols, xt, o, os);
+        r++;
+      } else {
+        floatTile4(row, cols, xt, o, os);
+      }
     }
   }
 }
@@ -280,6 +344,10 @@ export function matmulRows(
 ): void {
   if (nTokens == 1 && gemvKind(type) >= 0) {
     gemvRows(type, w, rowBytes, cols, x, out, r0, r1);
+    return;
+  }
+  if (nTokens == 1 && (type == F16 || type == BF16)) {
+    halfRows(type, w, rowBytes, cols, x, out, r0, r1);
     return;
   }
   const fam = family(type);

@@ -1,10 +1,10 @@
-// Single-token matmul (decode) straight from the GGUF blocks: each weight block is unpacked in registers
+// Single-token matmul (decode) straight from the stored rows: each weight block is unpacked in registers
 // and multiplied against the int8 activations, no decoded copy. K-quants use ACT256 activations so that a
 // whole super-block sums in integers (the sub-block scales ride along in the i16→i32 multiply-add);
 // legacy types use ACT32 and convert each 32-block's sum once, with their f16 scales converted 4 at a time.
 import { ACT32, ACT256 } from './quant';
-import { bcast16, bcast32, dot16s, f16, f16x4, hsum, madd, pairs16 } from './simd';
-import { Q4_0, Q4_1, Q4_K, Q5_0, Q5_1, Q5_K, Q6_K, Q8_0 } from './types';
+import { bcast16, bcast32, dot16s, f16, f16x4, halvesUp, hsum, madd, pairs16, weightHalves } from './simd';
+import { BF16, F16, Q4_0, Q4_1, Q4_K, Q5_0, Q5_1, Q5_K, Q6_K, Q8_0 } from './types';
 
 const LOW4 = i8x16.splat(0x0f);
 const BIT4 = i8x16.splat(0x10);
@@ -259,6 +259,50 @@ function rowQ4K(w: usize, cols: i32, a: usize): f32 {
 }
 function rowQ5K(w: usize, cols: i32, a: usize): f32 {
   return rowQ45K(w, cols, a, true);
+}
+
+/** An F16 (or BF16) row against f32 activations, 16 values per step into four accumulators. */
+// @ts-ignore: decorator
+@inline function rowHalf(brain: bool, w: usize, cols: i32, x: usize): f32 {
+  let c0 = f32x4.splat(0);
+  let c1 = c0;
+  let c2 = c0;
+  let c3 = c0;
+  let c = 0;
+  for (; c + 16 <= cols; c += 16) {
+    const h0 = v128.load(w + <usize>(c * 2));
+    const h1 = v128.load(w + <usize>(c * 2), 16);
+    const xc = x + <usize>(c * 4);
+    const a0 = halvesUp(h0, false);
+    const a1 = halvesUp(h0, true);
+    const a2 = halvesUp(h1, false);
+    const a3 = halvesUp(h1, true);
+    c0 = madd(brain ? a0 : weightHalves(a0), v128.load(xc), c0);
+    c1 = madd(brain ? a1 : weightHalves(a1), v128.load(xc, 16), c1);
+    c2 = madd(brain ? a2 : weightHalves(a2), v128.load(xc, 32), c2);
+    c3 = madd(brain ? a3 : weightHalves(a3), v128.load(xc, 48), c3);
+  }
+  let s = hsum(f32x4.add(f32x4.add(c0, c1), f32x4.add(c2, c3)));
+  for (; c < cols; c++) {
+    const h = <u32>load<u16>(w + <usize>(c * 2));
+    s += (brain ? reinterpret<f32>(h << 16) : f16(h)) * load<f32>(x + <usize>(c * 4));
+  }
+  return s;
+}
+
+function rowF16(w: usize, cols: i32, x: usize): f32 {
+  return rowHalf(false, w, cols, x);
+}
+function rowBF16(w: usize, cols: i32, x: usize): f32 {
+  return rowHalf(true, w, cols, x);
+}
+
+/** Single-token F16/BF16 rows [r0, r1) straight from storage; x is f32. */
+export function halfRows(type: i32, w: usize, rowBytes: i32, cols: i32, x: usize, out: usize, r0: i32, r1: i32): void {
+  for (let r = r0; r < r1; r++) {
+    const row = w + <usize>r * <usize>rowBytes;
+    store<f32>(out + <usize>(r * 4), type == BF16 ? rowBF16(row, cols, x) : rowF16(row, cols, x));
+  }
 }
 
 /** out[r] = row r · x for rows [r0, r1), x quantized as gemvKind(type). */

@@ -74,6 +74,24 @@ const TWO_M24: f32 = 5.9604644775390625e-8;
   return v128.or(mag, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
 }
 
+/** Halves 0-3 (`high` false) or 4-7 of an i16x8, each moved to the top 16 bits of an i32 lane. */
+// @ts-ignore: decorator
+@inline export function halvesUp(h: v128, high: bool): v128 {
+  const z = i32x4.splat(0);
+  return high ? i16x8.shuffle(z, h, 0, 12, 0, 13, 0, 14, 0, 15) : i16x8.shuffle(z, h, 0, 8, 0, 9, 0, 10, 0, 11);
+}
+
+/**
+ * Four halves in the top bits of i32 lanes (halvesUp) to singles, for weights: move exponent and mantissa
+ * into place with one arithmetic shift (clearing the sign copies) and rebias with a multiply by 2^112.
+ * Exact for normals and subnormals (the latter take the slow subnormal multiply, rare in weights);
+ * infinities and NaNs come out finite.
+ */
+// @ts-ignore: decorator
+@inline export function weightHalves(v: v128): v128 {
+  return f32x4.mul(v128.and(i32x4.shr_s(v, 3), i32x4.splat(0x8fffffff)), f32x4.splat(reinterpret<f32>(0x77800000)));
+}
+
 /**
  * Products of 16 signed activation bytes with 16 weight bytes in 0..127, summed in pairs into i16 lanes
  * (which pairs is the build's choice; callers only ever sum all lanes). Exact: 2·127·127 < 2^15.
