@@ -71,6 +71,9 @@ export class Context {
     const p = opts.press;
     this.press = p === undefined ? undefined : isPress(p) ? p : pressFromSpec(p);
     this.press?.reset?.();
+    const interval = this.press?.probeInterval;
+    if (interval !== undefined && !(Number.isInteger(interval) && interval >= 1))
+      throw new RangeError(`${this.press?.name}: probeInterval must be a whole number >= 1, got ${interval}`);
     this.cache = new KvCache(
       model.backend.heap,
       { nLayers: cfg.nLayers, nKvHeads: cfg.nKvHeads, headDim: cfg.headDim },

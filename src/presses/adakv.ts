@@ -1,7 +1,7 @@
 // AdaKV (Feng et al. 2024, arXiv 2407.11550, "Ada-KV: Optimizing KV Cache Eviction by Adaptive Budget
 // Allocation"), Algorithm 1: a layer's budget (per-head budget × KV heads) is shared among its heads by one
 // top-k over all heads' scores, so heads with concentrated attention give slots to heads with spread attention.
-// The safeguard (§4.3, α = 0.2 as in kvpress) first guarantees each head its own top ⌊α·b⌋ tokens, b the
+// The safeguard (α = 0.2, kvpress's default) first guarantees each head its own top ⌊α·b⌋ tokens, b the
 // mean per-head budget. Heads then hold different counts, and the cache frees what each head evicts.
 import { topKIndices } from './budget.js';
 import type { AttentionObservation, KeepSets, LayerState, Press, StepInfo } from './press.js';

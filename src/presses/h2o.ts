@@ -1,5 +1,5 @@
 // H2O (Zhang et al. 2023, arXiv 2306.14048, "H2O: Heavy-Hitter Oracle for Efficient Generative Inference"),
-// §3.2 and Algorithm 1: every cached token accumulates the attention it receives from all queries so far
+// Algorithm 1: every cached token accumulates the attention it receives from all queries so far
 // (prefill and decode); per KV head (summing its group's query heads), the cache keeps the heavy hitters
 // (half the budget) and the most recent tokens (the other half), evicting the lowest accumulated score
 // whenever it is over budget.

@@ -2,10 +2,10 @@
 // block-wise compression: the context is read in blocks of bs tokens and, after each block, the question is
 // probed (at positions [S, S+q), right after the whole context) to pick which of the block's tokens stay.
 //
-// Budget (§3.1): B = ⌊2·r·bs·S/(bs+S)⌋ for keep fraction r = 1/ratio; A = W = ⌊B/n⌋ anchors and local window,
+// Budget: B = ⌊2·r·bs·S/(bs+S)⌋ for keep fraction r = 1/ratio; A = W = ⌊B/n⌋ anchors and local window,
 // G = B − 2⌊B/n⌋ chosen per block. The first A tokens of the context are always kept; the last W tokens of a
-// block are held as a tail, and join the next block's candidates (§3.2). Candidates (previous tail + block,
-// minus anchors and this block's window) are scored in two stages (§3.3):
+// block are held as a tail, and join the next block's candidates. Candidates (previous tail + block,
+// minus anchors and this block's window) are scored in two stages:
 //   exact: Σ over layers, heads and question rows of the question's softmax attention; top ⌊split·G⌋;
 //   LSH recall for the rest (see lsh.ts) on the last layer's keys (mean over KV heads), centred by the
 //   remaining candidates' mean; too few survivors are filled with the most recent candidates.
@@ -59,7 +59,7 @@ export interface LaserBudget {
   G: number;
 }
 
-/** §3.1: the per-block budget for keep fraction r, block size bs, context length S and divisor n. */
+/** The per-block budget for keep fraction r, block size bs, context length S and divisor n. */
 export function laserBudget(r: number, bs: number, S: number, n: number): LaserBudget {
   const B = Math.floor((2 * r * bs * S) / (bs + S));
   const A = Math.floor(B / n);
@@ -189,7 +189,7 @@ export class LaserKvPress implements Press {
     return sorted;
   }
 
-  /** §3.3: G of the candidate indices, by exact attention and LSH recall. */
+  /** G of the candidate indices, by exact attention and LSH recall. */
   private choose(cands: number[], G: number, p: Probe, d: number): number[] {
     if (cands.length <= G) return cands;
     const nExact = this.ablation === 'exact' ? G : this.ablation === 'lsh' ? 0 : Math.floor(this.split * G);

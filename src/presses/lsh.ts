@@ -1,4 +1,4 @@
-// The SimHash recall stage of LASER-KV (arXiv 2602.02199, §3.3): random-hyperplane signatures of K bits in
+// The SimHash recall stage of LASER-KV (arXiv 2602.02199): random-hyperplane signatures of K bits in
 // each of Lt tables (Charikar 2002); a key is recalled when it shares a bucket with some question token in at
 // least two tables, and ranked by the probability of that event, u = 1 − (1−p^K)^Lt − Lt·p^K·(1−p^K)^(Lt−1),
 // where p is the fraction of equal signature bits (an estimate of the per-bit collision probability).

@@ -1,9 +1,9 @@
 // PyramidKV (Cai et al. 2024, arXiv 2406.02069, "PyramidKV: Dynamic KV Cache Compression based on Pyramidal
-// Information Funneling"), §3.2: lower layers spread their attention widely, higher layers focus it, so the
+// Information Funneling"): lower layers spread their attention widely, higher layers focus it, so the
 // budget decreases linearly from the first layer to the last (same total as a uniform budget), and each layer
 // selects with SnapKV's window votes. Beyond the window w, layer budgets run from k_max down to
-// k_min = m/β, where m is the mean budget beyond the window and k_max = 2m − k_min (eq. 5–6, β = 20).
-// When the pyramid does not fit (k_max beyond the prompt, or no room beyond the window) every layer falls
+// k_min = m/β, where m is the mean budget beyond the window and k_max = 2m − k_min (β = 20 as in
+// kvpress). When the pyramid does not fit (k_max beyond the prompt, or no room beyond the window) every layer falls
 // back to the uniform budget, as in kvpress.
 import type { LayerState } from './press.js';
 import { type SnapKvOptions, SnapKvPress } from './snapkv.js';

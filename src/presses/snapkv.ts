@@ -1,5 +1,5 @@
 // SnapKV (Li et al. 2024, arXiv 2404.14469, "SnapKV: LLM Knows What You are Looking for Before Generation"),
-// §4.2: the queries of an observation window (the last w = 32 prompt tokens) vote for the prefix tokens they
+// the queries of an observation window (the last w = 32 prompt tokens) vote for the prefix tokens they
 // attend to; votes are summed over the window, smoothed by 1-D max-pooling (kernel 5) so that a selected
 // token brings its neighbours, and each KV head keeps its top-k prefix tokens plus the window. One shot at the
 // end of the prefill; decoded tokens are then appended uncompressed (as in the paper and kvpress).

@@ -1,4 +1,4 @@
-// TOVA (Oren et al. 2024, arXiv 2401.06104, "Transformers are Multi-State RNNs"), §4: when the cache is over
+// TOVA (Oren et al. 2024, arXiv 2401.06104, "Transformers are Multi-State RNNs"): when the cache is over
 // its budget, evict the token that the newest query attends to least, with attention averaged over heads (one
 // decision for the whole layer, as in kvpress). While decoding that is one token per step; at the end of a
 // prefill the surplus goes in one step. The newest token itself is always kept.
