@@ -63,13 +63,13 @@ export async function handleGeneration(
   }
   const ctx = contextFor(model, press, limit);
   const id = `${chat ? 'chatcmpl' : 'cmpl'}-${randomBytes(12).toString('hex')}`;
-  const ids0 = {
+  const meta = {
     id,
     model: deps.modelId,
     created: Math.floor(Date.now() / 1000),
     includeUsage: params.includeUsage,
   };
-  const shape: ResponseShape = chat ? chatShape(ids0) : completionShape(ids0);
+  const shape: ResponseShape = chat ? chatShape(meta) : completionShape(meta);
   // OpenAI's defaults: 16 tokens for completions, the rest of the context for chat.
   const maxTokens = params.sampling.maxTokens ?? (chat ? limit - ids.length : 16);
 

@@ -9,11 +9,11 @@ export const SERVE_HELP = `kvsieve serve [options]
 
 Serves the model over HTTP: an OpenAI-compatible API (/v1/models, /v1/completions, /v1/chat/completions,
 streaming included) and a web page at / to chat and watch the KV cache. Requests may set
-"kvsieve": {"press": NAME, "ratio": R} (or "budget": N) to compress their cache.
+"kvsieve": {"press": NAME, "ratio": R} (or "budget": N) to compress their cache; --press, --ratio and
+--budget set the press for requests that name none.
 
 ${MODEL_HELP}
 ${PRESS_HELP}
-                          (the default for requests that name no press)
       --host HOST         address to bind (default 127.0.0.1, this machine only)
       --port N            port (default 8080; 0 picks a free one)
       --api-key KEY       require "Authorization: Bearer KEY" on every route (default: $KVSIEVE_API_KEY)
