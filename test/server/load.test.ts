@@ -150,3 +150,22 @@ test('graceful shutdown: short requests finish, queued ones get 503, long ones e
   assert.match(l.body, /data: \{"error":\{"message":"the server is shutting down"[^\n]*\n\n$/);
   assert.equal(t.server.stats().live_kv_bytes, 0);
 });
+
+test('with concurrency > 1, interleaved generations give the same answers as one at a time', async () => {
+  const s = await startServer({ concurrency: 3 });
+  const bodies = ['Once upon a time', 'The little dog', 'In the morning'].map((prompt, i) => ({
+    prompt,
+    max_tokens: 40,
+    temperature: 0,
+    ...(i === 1 ? { kvsieve: { press: 'streaming', budget: 16 } } : {}),
+  }));
+  const textOf = (r: Reply) => (JSON.parse(r.body) as { choices: { text: string }[] }).choices[0].text;
+  const alone: string[] = [];
+  for (const b of bodies) alone.push(textOf(await send(s.url, '/v1/completions', b).reply));
+  const together = await Promise.all(bodies.map((b) => send(s.url, '/v1/completions', b).reply));
+  assert.ok(
+    s.logs.slice(-3).every((l) => (l.generation?.queuedMs ?? 0) < 1),
+    'all three ran at once',
+  );
+  assert.deepEqual(together.map(textOf), alone);
+});
