@@ -11,21 +11,9 @@
 //   mco  i16[16] per super-block: coefficient of each Σq per 16 at cols + 16·groups
 //   dab  f32[2] per super-block: scale of Σ gsc·(vals·q), of Σ mco·Σq   then
 // so that a super-block contributes dx·(dab0·Σ_g gsc_g·(vals_g·q_g) + dab1·Σ_k mco_k·bsum_k).
-import { f16, halvesUp, weightHalves } from './simd';
+import { BIT4, BITS, f16, halvesUp, hi4, lo4, weightHalves } from './simd';
 import { BF16, F16, F32, Q4_0, Q4_1, Q4_K, Q5_0, Q5_1, Q5_K, Q6_K, Q8_0 } from './types';
 
-const LOW4 = i8x16.splat(0x0f);
-const BIT4 = i8x16.splat(0x10);
-const BITS = i8x16(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
-
-// @ts-ignore: decorator
-@inline function lo4(q: v128): v128 {
-  return v128.and(q, LOW4);
-}
-// @ts-ignore: decorator
-@inline function hi4(q: v128): v128 {
-  return v128.and(i16x8.shr_u(q, 4), LOW4);
-}
 
 /** Bit k of the 32-bit word (bytes `b`, `b+1` of `qhv`) moved to bit 4 of byte k, for 16 elements. */
 // @ts-ignore: decorator

@@ -1,8 +1,11 @@
-// Matmul over decoded rows (decode.ts) and quantized activations (quant.ts) for more than one token.
-// A chunk of rows is decoded once into the calling thread's scratch. For each decoded row and each block,
-// the weight vectors stay in registers while an inner loop runs over a tile of tokens, whose accumulators
-// live in a small scratch array. TurboFan hoists every load of an unrolled multi-token body to the top of
-// the loop and then spills most of them; a short inner loop keeps the working set in registers.
+// Matmul for more than one token (prefill). A chunk of rows is decoded once (decode.ts) into the calling
+// thread's scratch and then reused by every token:
+//  - 32-value block types: per block, the weight vectors stay in registers while an inner loop runs over a
+//    tile of tokens whose accumulators live in a small scratch array. (TurboFan hoists every load of an
+//    unrolled multi-token body to the top of the loop and spills most of them; a short inner loop keeps
+//    the working set in registers.)
+//  - K-quants: row × token dot products summing whole super-blocks in integers (ACT256 activations);
+//  - float types: 2 rows × 4 tokens register tiles.
 import { decodeRow } from './decode';
 import { gemvKind, gemvRows, halfRows } from './gemv';
 import { ACT32, ACT256, actStride } from './quant';

@@ -3,21 +3,9 @@
 // whole super-block sums in integers (the sub-block scales ride along in the i16→i32 multiply-add);
 // legacy types use ACT32 and convert each 32-block's sum once, with their f16 scales converted 4 at a time.
 import { ACT32, ACT256 } from './quant';
-import { bcast16, bcast32, dot16s, f16, f16x4, halvesUp, hsum, madd, pairs16, weightHalves } from './simd';
+import { BIT4, BITS, bcast16, bcast32, dot16s, f16, f16x4, halvesUp, hi4, hsum, lo4, madd, pairs16, weightHalves } from './simd';
 import { BF16, F16, Q4_0, Q4_1, Q4_K, Q5_0, Q5_1, Q5_K, Q6_K, Q8_0 } from './types';
 
-const LOW4 = i8x16.splat(0x0f);
-const BIT4 = i8x16.splat(0x10);
-const BITS = i8x16(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
-
-// @ts-ignore: decorator
-@inline function lo4(q: v128): v128 {
-  return v128.and(q, LOW4);
-}
-// @ts-ignore: decorator
-@inline function hi4(q: v128): v128 {
-  return v128.and(i16x8.shr_u(q, 4), LOW4);
-}
 
 /** Bit b of each byte moved to bit 4 (shifts stay inside each byte for b ≤ 7). */
 // @ts-ignore: decorator

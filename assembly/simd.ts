@@ -1,6 +1,24 @@
 // Small SIMD helpers shared by the kernels. The relaxed build (ASC_FEATURE_RELAXED_SIMD) uses the
 // i8×i7 dot product and fused multiply-add; the portable build spells the same math with SIMD128 only.
 
+const LOW4 = i8x16.splat(0x0f);
+/** Bit 4 of every byte: the fifth bit of Q5 values. */
+export const BIT4 = i8x16.splat(0x10);
+/** Byte k holds bit k % 8: spreads a 16-bit mask over 16 bytes (compare for equality). */
+export const BITS = i8x16(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
+
+/** Low nibbles of 16 bytes. */
+// @ts-ignore: decorator
+@inline export function lo4(q: v128): v128 {
+  return v128.and(q, LOW4);
+}
+
+/** High nibbles of 16 bytes (the i16 shift cannot leak across bytes once masked). */
+// @ts-ignore: decorator
+@inline export function hi4(q: v128): v128 {
+  return v128.and(i16x8.shr_u(q, 4), LOW4);
+}
+
 /** a·b + c per lane (f32x4); fused where relaxed SIMD is available. */
 // @ts-ignore: decorator
 @inline export function madd(a: v128, b: v128, c: v128): v128 {

@@ -80,11 +80,15 @@ heap.f32(x, maxTokens * 4864).forEach((_, i, a) => {
 });
 const out = heap.alloc(maxTokens * 896 * 4);
 
-/** One line: a metric for ref (unless skipped) and every backend. */
+/** One line: a metric for ref (unless skipped: a dash) and every backend. */
 function line(label: string, work: number, run: (b: Backend) => Timing, withRef: boolean): void {
-  const cells = [label];
+  const cells = [label.padEnd(32)];
   let refRate = Number.NaN;
-  for (const b of withRef && !values['no-ref'] ? [ref, ...backends] : backends) {
+  for (const b of [ref, ...backends]) {
+    if (b === ref && (!withRef || values['no-ref'])) {
+      cells.push('ref      –'.padEnd(22));
+      continue;
+    }
     const t = run(b);
     const rate = work / t.wall / 1e9;
     if (b === ref) refRate = rate;
@@ -100,17 +104,13 @@ for (const type of types) {
   for (const [rows, cols] of SHAPES) {
     const w = randomWeights(heap, type, rows, cols);
     const name = `${GgmlType[type].padEnd(5)} ${`${rows}×${cols}`.padEnd(9)}`;
-    line(`${name} GEMV GB/s     `, rows * w.rowBytes, (b) => time(() => b.matmul(out, w, x, 1), 0.2), true);
+    line(`${name} GEMV GB/s`, rows * w.rowBytes, (b) => time(() => b.matmul(out, w, x, 1), 0.2), true);
     for (const n of [64, 256]) {
       // The reference takes about a second per 64-token call at the larger shape: one call, 64 tokens only.
-      const budget = (b: Backend) => (b === ref ? 0 : 0.3);
-      const label = `${' '.repeat(15)} GEMM@${n} GFLOP/s`.padEnd(31);
-      line(
-        label,
-        2 * rows * cols * n,
-        (b) => time(() => b.matmul(out, w, x, n), budget(b), b === ref ? 1 : 2),
-        n === 64,
-      );
+      const label = `${' '.repeat(name.length)} GEMM@${n} GFLOP/s`;
+      const run = (b: Backend) =>
+        b === ref ? time(() => b.matmul(out, w, x, n), 0, 1) : time(() => b.matmul(out, w, x, n), 0.3, 2);
+      line(label, 2 * rows * cols * n, run, n === 64);
     }
     heap.release(w.ptr);
   }
