@@ -3,7 +3,7 @@
 // whole super-block sums in integers (the sub-block scales ride along in the i16→i32 multiply-add);
 // legacy types use ACT32 and convert each 32-block's sum once, with their f16 scales converted 4 at a time.
 import { ACT32, ACT256 } from './quant';
-import { BIT4, BITS, bcast16, bcast32, dot16s, f16, f16x4, halvesUp, hi4, hsum, lo4, madd, pairs16, weightHalves } from './simd';
+import { BIT4, BITS, bcast16, dot16s, f16, f16x4, halvesUp, hi4, hsum, lo4, madd, pairs16, weightHalves } from './simd';
 import { BF16, F16, Q4_0, Q4_1, Q4_K, Q5_0, Q5_1, Q5_K, Q6_K, Q8_0 } from './types';
 
 
@@ -203,11 +203,17 @@ function rowQ6K(w: usize, cols: i32, a: usize): f32 {
     const blk = w + <usize>b * bytes;
     const x = a + <usize>(b * 32);
     const d4 = halves4(blk, bytes, 0);
-    const s4 = f32x4.mul(d4, v128.load(dx + <usize>(b * 4)));
-    acc = madd(f32x4.convert_i32x4_s(legacyDot(type, blk, x)), bcast32(s4, 0), acc);
-    acc = madd(f32x4.convert_i32x4_s(legacyDot(type, blk + bytes, x + 32)), bcast32(s4, 1), acc);
-    acc = madd(f32x4.convert_i32x4_s(legacyDot(type, blk + 2 * bytes, x + 64)), bcast32(s4, 2), acc);
-    acc = madd(f32x4.convert_i32x4_s(legacyDot(type, blk + 3 * bytes, x + 96)), bcast32(s4, 3), acc);
+    // A loop, not four unrolled blocks: TurboFan would hoist all their loads and spill most of them.
+    // The scales rotate so that the current block's is always lane 0.
+    let s4 = f32x4.mul(d4, v128.load(dx + <usize>(b * 4)));
+    let bp = blk;
+    let xp = x;
+    for (let k = 0; k < 4; k++) {
+      acc = madd(f32x4.convert_i32x4_s(legacyDot(type, bp, xp)), i32x4.shuffle(s4, s4, 0, 0, 0, 0), acc);
+      s4 = i32x4.shuffle(s4, s4, 1, 2, 3, 0);
+      bp += bytes;
+      xp += 32;
+    }
     // Offsets and mins act on Σx per block: m·Σx, or −off·d·Σx.
     if (hasMin) accMin = madd(halves4(blk, bytes, 2), v128.load(sx + <usize>(b * 4)), accMin);
     else if (off != 0) accMin = madd(d4, v128.load(sx + <usize>(b * 4)), accMin);

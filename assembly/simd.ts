@@ -126,8 +126,3 @@ const TWO_M24: f32 = 5.9604644775390625e-8;
   return i8x16.swizzle(v, i16x8.splat(<i16>(0x0100 + 0x0202 * j)));
 }
 
-/** Lane j of an f32x4, broadcast. */
-// @ts-ignore: decorator
-@inline export function bcast32(v: v128, j: i32): v128 {
-  return i8x16.swizzle(v, i32x4.splat(0x03020100 + 0x04040404 * j));
-}
