@@ -6,13 +6,6 @@ import { ACT32, ACT256 } from './quant';
 import { BIT4, BITS, bcast16, dot16s, f16, f16x4, halvesUp, hi4, hsum, lo4, madd, pairs16, weightHalves } from './simd';
 import { BF16, F16, Q4_0, Q4_1, Q4_K, Q5_0, Q5_1, Q5_K, Q6_K, Q8_0 } from './types';
 
-
-/** Bit b of each byte moved to bit 4 (shifts stay inside each byte for b ≤ 7). */
-// @ts-ignore: decorator
-@inline function bitTo4(q: v128, b: i32): v128 {
-  return v128.and(b <= 4 ? i16x8.shl(q, 4 - b) : i16x8.shr_u(q, b - 4), BIT4);
-}
-
 /** Activation kind the single-token kernel of `type` reads; -1 if it has none. */
 export function gemvKind(type: i32): i32 {
   if (type == Q4_K || type == Q5_K || type == Q6_K) return ACT256;
@@ -22,27 +15,29 @@ export function gemvKind(type: i32): i32 {
 
 // ---- K-quants -------------------------------------------------------------------------------------------
 
-/** One 64-value chunk c of a Q4_K/Q5_K super-block: Σ scale_j · (q · x) for its two sub-blocks. */
+/**
+ * One 64-value chunk of a Q4_K/Q5_K super-block: Σ scale_j · (q · x) for its two sub-blocks. `sc` has the
+ * chunk's two scales in i16 lanes 0 and 1; `ma`/`mb` select the chunk's two qh bits (Q5_K).
+ */
 // @ts-ignore: decorator
-@inline function kChunk(qs: usize, qh0: v128, qh1: v128, five: bool, x: usize, sc: v128, c: i32, acc: v128): v128 {
-  const q0 = v128.load(qs + <usize>(c * 32));
-  const q1 = v128.load(qs + <usize>(c * 32), 16);
+@inline function kChunk(qs: usize, x: usize, qh0: v128, qh1: v128, ma: v128, mb: v128, five: bool, sc: v128, acc: v128): v128 {
+  const q0 = v128.load(qs);
+  const q1 = v128.load(qs, 16);
   let a0 = lo4(q0);
   let a1 = lo4(q1);
   let b0 = hi4(q0);
   let b1 = hi4(q1);
   if (five) {
-    a0 = v128.or(a0, bitTo4(qh0, 2 * c));
-    a1 = v128.or(a1, bitTo4(qh1, 2 * c));
-    b0 = v128.or(b0, bitTo4(qh0, 2 * c + 1));
-    b1 = v128.or(b1, bitTo4(qh1, 2 * c + 1));
+    a0 = v128.or(a0, v128.and(i8x16.eq(v128.and(qh0, ma), ma), BIT4));
+    a1 = v128.or(a1, v128.and(i8x16.eq(v128.and(qh1, ma), ma), BIT4));
+    b0 = v128.or(b0, v128.and(i8x16.eq(v128.and(qh0, mb), mb), BIT4));
+    b1 = v128.or(b1, v128.and(i8x16.eq(v128.and(qh1, mb), mb), BIT4));
   }
-  const xc = x + <usize>(c * 64);
   // Lanes stay below 2^15: 2 pairs · 2 · 127 · 31.
-  const pa = i16x8.add(pairs16(v128.load(xc), a0), pairs16(v128.load(xc, 16), a1));
-  const pb = i16x8.add(pairs16(v128.load(xc, 32), b0), pairs16(v128.load(xc, 48), b1));
-  acc = i32x4.add(acc, i32x4.dot_i16x8_s(pa, bcast16(sc, 2 * c)));
-  return i32x4.add(acc, i32x4.dot_i16x8_s(pb, bcast16(sc, 2 * c + 1)));
+  const pa = i16x8.add(pairs16(v128.load(x), a0), pairs16(v128.load(x, 16), a1));
+  const pb = i16x8.add(pairs16(v128.load(x, 32), b0), pairs16(v128.load(x, 48), b1));
+  acc = i32x4.add(acc, i32x4.dot_i16x8_s(pa, bcast16(sc, 0)));
+  return i32x4.add(acc, i32x4.dot_i16x8_s(pb, bcast16(sc, 1)));
 }
 
 // @ts-ignore: decorator
@@ -68,13 +63,24 @@ export function gemvKind(type: i32): i32 {
     const mn = i16x8.extend_high_i8x16_u(packed);
     const qh0 = five ? v128.load(blk, 16) : sc;
     const qh1 = five ? v128.load(blk, 32) : sc;
-    const qs = blk + (five ? 48 : 16);
-    const x = a + <usize>(s * 256);
+    // A loop over the four chunks, not an unrolled body (TurboFan would hoist and spill its loads): the
+    // scales shift down two lanes per chunk and the qh bit masks up two bits (bytes stay below 256).
+    let qs = blk + (five ? 48 : 16);
+    let x = a + <usize>(s * 256);
+    let scs = sc;
+    let ma = i8x16.splat(1);
+    let mb = i8x16.splat(2);
     let isum = i32x4.splat(0);
-    isum = kChunk(qs, qh0, qh1, five, x, sc, 0, isum);
-    isum = kChunk(qs, qh0, qh1, five, x, sc, 1, isum);
-    isum = kChunk(qs, qh0, qh1, five, x, sc, 2, isum);
-    isum = kChunk(qs, qh0, qh1, five, x, sc, 3, isum);
+    for (let c = 0; c < 4; c++) {
+      isum = kChunk(qs, x, qh0, qh1, ma, mb, five, scs, isum);
+      scs = i32x4.shuffle(scs, scs, 1, 2, 3, 0);
+      if (five) {
+        ma = i16x8.shl(ma, 2);
+        mb = i16x8.shl(mb, 2);
+      }
+      qs += 32;
+      x += 64;
+    }
     // Σ_j min_j · Σq over sub-block j, from the per-16 sums: each min covers two of them.
     const bs = bsA + <usize>(s * 32);
     const m0 = i8x16.swizzle(mn, i8x16(0, 1, 0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7));
