@@ -37,3 +37,26 @@ test('the backend name tells the build and the thread count', async () => {
   assert.equal(b.name, 'wasm×2');
   await b.close();
 });
+
+test('two threads give bit-identical results to one over many back-to-back ops', async () => {
+  const heap = new Heap(32 << 20);
+  const one = await createWasmBackend(heap, { threads: 1 });
+  const two = await createWasmBackend(heap, { threads: 2 });
+  const next = rng(11);
+  const types = [GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.F16];
+  const weights = types.map((t) => randomWeights(heap, t, 67, 256, next));
+  const x = put(heap, randomF32(8 * 256, next));
+  const a = heap.alloc(8 * 67 * 4);
+  const b = heap.alloc(8 * 67 * 4);
+  // Ops come faster than a parked worker wakes up, so this exercises claiming, late workers and reuse.
+  for (let i = 0; i < 3000; i++) {
+    const w = weights[i % weights.length];
+    const nTokens = i % 7 === 0 ? 8 : 1;
+    one.matmul(a, w, x, nTokens);
+    two.matmul(b, w, x, nTokens);
+    const n = nTokens * w.rows;
+    assert.deepEqual(heap.f32(b, n), heap.f32(a, n), `op ${i}`);
+  }
+  await one.close();
+  await two.close();
+});
