@@ -120,10 +120,100 @@ function softmax(sc: usize, n: i32): void {
 }
 
 /**
- * Items [i0, i1) of `nHeads × nTokens` (item = h·nTokens + t, so consecutive items share a KV head). `kv`
- * holds i32 {keys, values, positions, length} per KV head; `scores` is this thread's f32 scratch with room
- * for the longest KV length rounded up to 4. headDim must be a multiple of 4. probs (0 = none) is f32
- * `[nHeads][nTokens][maxKeys]`; maxKeys 0 means each head's own length.
+ * Scaled scores of keys [0, n) for two query heads of the same KV head: each key vector loaded feeds both
+ * heads (four keys × two heads of accumulators), halving the loads per multiply-add.
+ */
+function scoreKeys2(q0: usize, q1: usize, keys: usize, hd4: usize, headDim: i32, n: i32, scale: f32, s0: usize, s1: usize): void {
+  const sc = f32x4.splat(scale);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const k = keys + <usize>j * hd4;
+    let a0 = f32x4.splat(0);
+    let a1 = a0;
+    let a2 = a0;
+    let a3 = a0;
+    let b0 = a0;
+    let b1 = a0;
+    let b2 = a0;
+    let b3 = a0;
+    for (let o: usize = 0; o < hd4; o += 16) {
+      const k0 = v128.load(k + o);
+      const k1 = v128.load(k + hd4 + o);
+      const k2 = v128.load(k + 2 * hd4 + o);
+      const k3 = v128.load(k + 3 * hd4 + o);
+      const x = v128.load(q0 + o);
+      a0 = madd(x, k0, a0);
+      a1 = madd(x, k1, a1);
+      a2 = madd(x, k2, a2);
+      a3 = madd(x, k3, a3);
+      const y = v128.load(q1 + o);
+      b0 = madd(y, k0, b0);
+      b1 = madd(y, k1, b1);
+      b2 = madd(y, k2, b2);
+      b3 = madd(y, k3, b3);
+    }
+    v128.store(s0 + <usize>(j * 4), f32x4.mul(sum4x4(a0, a1, a2, a3), sc));
+    v128.store(s1 + <usize>(j * 4), f32x4.mul(sum4x4(b0, b1, b2, b3), sc));
+  }
+  for (; j < n; j++) {
+    const k = keys + <usize>j * hd4;
+    store<f32>(s0 + <usize>(j * 4), hsum(dot4(q0, k, headDim)) * scale);
+    store<f32>(s1 + <usize>(j * 4), hsum(dot4(q1, k, headDim)) * scale);
+  }
+}
+
+/** Two heads' outputs over lanes [d, d+16): each value vector loaded feeds both heads. */
+function weighValues2(p0: usize, p1: usize, vd: usize, hd4: usize, n: i32, o0: usize, o1: usize): void {
+  let a0 = f32x4.splat(0);
+  let a1 = a0;
+  let a2 = a0;
+  let a3 = a0;
+  let b0 = a0;
+  let b1 = a0;
+  let b2 = a0;
+  let b3 = a0;
+  for (let k = 0; k < n; k++) {
+    const v = vd + <usize>k * hd4;
+    const v0 = v128.load(v);
+    const v1 = v128.load(v, 16);
+    const v2 = v128.load(v, 32);
+    const v3 = v128.load(v, 48);
+    const x = v128.load32_splat(p0 + <usize>(k * 4));
+    a0 = madd(x, v0, a0);
+    a1 = madd(x, v1, a1);
+    a2 = madd(x, v2, a2);
+    a3 = madd(x, v3, a3);
+    const y = v128.load32_splat(p1 + <usize>(k * 4));
+    b0 = madd(y, v0, b0);
+    b1 = madd(y, v1, b1);
+    b2 = madd(y, v2, b2);
+    b3 = madd(y, v3, b3);
+  }
+  v128.store(o0, a0);
+  v128.store(o0, a1, 16);
+  v128.store(o0, a2, 32);
+  v128.store(o0, a3, 48);
+  v128.store(o1, b0);
+  v128.store(o1, b1, 16);
+  v128.store(o1, b2, 32);
+  v128.store(o1, b3, 48);
+}
+
+/** Lanes [d, d+4) of one head's output, for head sizes that are not a multiple of 16. */
+// @ts-ignore: decorator
+@inline function weighValues4(p: usize, vd: usize, hd4: usize, n: i32, od: usize): void {
+  let o = f32x4.splat(0);
+  for (let k = 0; k < n; k++) o = madd(v128.load32_splat(p + <usize>(k * 4)), v128.load(vd + <usize>k * hd4), o);
+  v128.store(od, o);
+}
+
+/**
+ * Items [i0, i1) of nKv × ⌈group/2⌉ × nTokens (KV head major): each item is one token and two query heads
+ * of one KV head (one head for the last of an odd group), so that each key and value vector loaded serves
+ * both. `kv` holds i32 {keys, values, positions, length} per KV head; `scores` is this thread's scratch:
+ * two runs of `scoreStride` bytes (≥ the longest KV length rounded up to 4 floats). headDim must be a
+ * multiple of 4. probs (0 = none) is f32 `[nHeads][nTokens][maxKeys]`; maxKeys 0 means each head's own
+ * length.
  */
 export function attention(
   out: usize,
@@ -138,37 +228,58 @@ export function attention(
   probs: usize,
   maxKeys: i32,
   scores: usize,
+  scoreStride: i32,
   i0: i32,
   i1: i32,
 ): void {
   const group = nHeads / nKv;
+  const pairs = (group + 1) >> 1;
   const width = nHeads * headDim;
   const hd4 = <usize>headDim * 4;
+  const s0 = scores;
+  const s1 = scores + <usize>scoreStride;
   for (let item = i0; item < i1; item++) {
-    const h = item / nTokens;
-    const t = item - h * nTokens;
-    const desc = kv + <usize>((h / group) * 16);
+    const t = item % nTokens;
+    const rest = item / nTokens;
+    const pair = rest % pairs;
+    const kvh = rest / pairs;
+    const h = kvh * group + 2 * pair;
+    const two = 2 * pair + 1 < group;
+    const desc = kv + <usize>(kvh * 16);
     const keys = <usize>load<i32>(desc);
     const values = <usize>load<i32>(desc, 4);
     const len = load<i32>(desc, 12);
     const visible = visiblePrefix(<usize>load<i32>(desc, 8), len, load<i32>(qpos + <usize>(t * 4)));
     const qv = q + <usize>(t * width + h * headDim) * 4;
     const ov = out + <usize>(t * width + h * headDim) * 4;
-    scoreKeys(qv, keys, hd4, headDim, visible, scale, scores);
-    if (visible > 0) softmax(scores, visible);
+    if (two) scoreKeys2(qv, qv + hd4, keys, hd4, headDim, visible, scale, s0, s1);
+    else scoreKeys(qv, keys, hd4, headDim, visible, scale, s0);
+    if (visible > 0) {
+      softmax(s0, visible);
+      if (two) softmax(s1, visible);
+    }
     let d = 0;
-    for (; d + 16 <= headDim; d += 16) weighValues16(scores, values + <usize>(d * 4), hd4, visible, ov + <usize>(d * 4));
+    for (; d + 16 <= headDim; d += 16) {
+      const vd = values + <usize>(d * 4);
+      const od = ov + <usize>(d * 4);
+      if (two) weighValues2(s0, s1, vd, hd4, visible, od, od + hd4);
+      else weighValues16(s0, vd, hd4, visible, od);
+    }
     for (; d < headDim; d += 4) {
       const vd = values + <usize>(d * 4);
-      let o = f32x4.splat(0);
-      for (let k = 0; k < visible; k++) o = madd(v128.load32_splat(scores + <usize>(k * 4)), v128.load(vd + <usize>k * hd4), o);
-      v128.store(ov + <usize>(d * 4), o);
+      const od = ov + <usize>(d * 4);
+      weighValues4(s0, vd, hd4, visible, od);
+      if (two) weighValues4(s1, vd, hd4, visible, od + hd4);
     }
     if (probs != 0) {
       // Without maxKeys each head's rows are as long as its own cache, as in the reference.
-      const row = probs + <usize>(item * (maxKeys > 0 ? maxKeys : len)) * 4;
-      memory.copy(row, scores, <usize>visible * 4);
-      memory.fill(row + <usize>visible * 4, 0, <usize>(len - visible) * 4);
+      const stride = maxKeys > 0 ? maxKeys : len;
+      const heads = two ? 2 : 1;
+      for (let g = 0; g < heads; g++) {
+        const row = probs + <usize>(((h + g) * nTokens + t) * stride) * 4;
+        memory.copy(row, g == 0 ? s0 : s1, <usize>visible * 4);
+        memory.fill(row + <usize>visible * 4, 0, <usize>(len - visible) * 4);
+      }
     }
   }
 }

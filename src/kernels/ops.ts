@@ -31,6 +31,7 @@ export interface KernelExports {
     probs: number,
     maxKeys: number,
     scores: number,
+    scoreStride: number,
     i0: number,
     i1: number,
   ): void;
@@ -74,8 +75,11 @@ export function runChunk(k: KernelExports, ctl: Control, tid: number, c: number)
       const per = u[A + 13];
       const i0 = c * per;
       const i1 = Math.min(u[A + 14], i0 + per);
-      const scores = u[A + 11] + tid * u[A + 12];
+      // Two runs of score scratch per thread (two query heads per item).
+      const stride = u[A + 12];
+      const scores = u[A + 11] + tid * 2 * stride;
       const [out, q, nTokens, nHeads, headDim, qpos, kv, nKv] = u.subarray(A, A + 8);
+      const [probs, maxKeys] = [u[A + 9], u[A + 10]];
       k.attention(
         out,
         q,
@@ -86,9 +90,10 @@ export function runChunk(k: KernelExports, ctl: Control, tid: number, c: number)
         kv,
         nKv,
         ctl.f32[A + 8],
-        u[A + 9],
-        u[A + 10],
+        probs,
+        maxKeys,
         scores,
+        stride,
         i0,
         i1,
       );

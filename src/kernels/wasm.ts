@@ -149,7 +149,8 @@ class WasmBackend implements Backend {
       longest = Math.max(longest, h.length);
     });
     const threads = this.pool.threads;
-    const items = nHeads * nTokens;
+    // An item is one token and (up to) two query heads sharing a KV head (see assembly/attention.ts).
+    const items = kv.length * Math.ceil(nHeads / kv.length / 2) * nTokens;
     const per = Math.max(1, Math.ceil(items / (threads * 4)));
     const scoreBytes = Math.ceil((longest * 4) / 64) * 64;
     const c = this.pool.ctl;
@@ -157,7 +158,7 @@ class WasmBackend implements Backend {
     c.u32.set([a.out, a.queries, nTokens, nHeads, headDim, a.queryPositions, desc, kv.length], A);
     c.f32[A + 8] = a.scale;
     c.u32.set(
-      [a.probs ?? 0, a.maxKeys ?? 0, this.scores.get(scoreBytes * threads), scoreBytes, per, items],
+      [a.probs ?? 0, a.maxKeys ?? 0, this.scores.get(2 * scoreBytes * threads), scoreBytes, per, items],
       A + 9,
     );
     this.pool.run(Math.ceil(items / per));
