@@ -115,4 +115,49 @@ for (const type of types) {
     heap.release(w.ptr);
   }
 }
+// Attention: SmolLM2-135M's layout (9 query heads on 3 KV heads of 64), 4096 cached keys.
+const [nHeads, nKv, headDim, len] = [9, 3, 64, 4096];
+const filled = (n: number, f: (i: number) => number) => {
+  const p = heap.alloc(n * 4);
+  heap.f32(p, n).forEach((_, i, a) => {
+    a[i] = f(i);
+  });
+  return p;
+};
+const positions = heap.alloc(len * 4);
+heap.i32(positions, len).forEach((_, i, a) => {
+  a[i] = i;
+});
+const kv = Array.from({ length: nKv }, (_, h) => ({
+  keys: filled(len * headDim, (i) => Math.sin(i * 0.7 + h)),
+  values: filled(len * headDim, (i) => Math.cos(i * 0.3 + h)),
+  positions,
+  length: len,
+}));
+console.log(
+  `\nattention, ${nHeads}/${nKv} heads × ${headDim}, ${len} cached keys (4·heads·dim·keys flops per query)`,
+);
+for (const nTokens of [1, 16]) {
+  const queryPositions = heap.alloc(nTokens * 4);
+  heap.i32(queryPositions, nTokens).forEach((_, i, a) => {
+    a[i] = len - nTokens + i;
+  });
+  const args = {
+    out: heap.alloc(nTokens * nHeads * headDim * 4),
+    queries: filled(nTokens * nHeads * headDim, (i) => Math.sin(i * 0.11)),
+    nTokens,
+    nHeads,
+    headDim,
+    queryPositions,
+    kv,
+    scale: 1 / 8,
+  };
+  const label = `${nTokens} token(s) GFLOP/s`;
+  line(
+    label,
+    4 * nHeads * headDim * len * nTokens,
+    (b) => time(() => b.attention(args), b === ref ? 0 : 0.3, 1),
+    true,
+  );
+}
 for (const b of backends) await b.close();
