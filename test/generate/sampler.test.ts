@@ -22,9 +22,9 @@ test('greedy picks the argmax; temperature 0 ignores the other options', () => {
 test('temperature sampling follows softmax(logits / T)', () => {
   // logits ln(1), ln(2), ln(3), ln(4) at T = 1 ⇒ probabilities 0.1, 0.2, 0.3, 0.4.
   const h = histogram(new Sampler({ temperature: 1, seed: 1 }), [0, Math.log(2), Math.log(3), Math.log(4)]);
-  [0.1, 0.2, 0.3, 0.4].forEach((p, i) =>
-    assert.ok(Math.abs((h.get(i) ?? 0) - p) < 0.015, `p(${i}) = ${h.get(i)}`),
-  );
+  for (const [i, p] of [0.1, 0.2, 0.3, 0.4].entries()) {
+    assert.ok(Math.abs((h.get(i) ?? 0) - p) < 0.015, `p(${i}) = ${h.get(i)}`);
+  }
   // At T = 0.5 the same logits give p ∝ i² ⇒ 1/30, 4/30, 9/30, 16/30.
   const h2 = histogram(new Sampler({ temperature: 0.5, seed: 2 }), [
     0,
@@ -32,7 +32,7 @@ test('temperature sampling follows softmax(logits / T)', () => {
     Math.log(3),
     Math.log(4),
   ]);
-  [1, 4, 9, 16].forEach((w, i) => assert.ok(Math.abs((h2.get(i) ?? 0) - w / 30) < 0.015));
+  for (const [i, w] of [1, 4, 9, 16].entries()) assert.ok(Math.abs((h2.get(i) ?? 0) - w / 30) < 0.015);
 });
 
 test('top-k, top-p and min-p truncate before temperature', () => {
