@@ -41,7 +41,7 @@ function render(
 export async function chatCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { ...modelOptions, ...samplingOptions, system: { type: 'string' } },
+    options: { ...modelOptions, ...samplingOptions, ...pressOptions, system: { type: 'string' } },
   });
   const gen = generateOptionsFrom(values);
   const press = pressSpecFrom(values);
