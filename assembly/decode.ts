@@ -11,18 +11,9 @@
 //   mco  i16[16] per super-block: coefficient of each Σq per 16 at cols + 16·groups
 //   dab  f32[2] per super-block: scale of Σ gsc·(vals·q), of Σ mco·Σq   then
 // so that a super-block contributes dx·(dab0·Σ_g gsc_g·(vals_g·q_g) + dab1·Σ_k mco_k·bsum_k).
-import { BIT4, BITS, f16, halvesUp, hi4, lo4, weightHalves } from './simd';
+import { BIT4, f16, fifthBits, halvesUp, hi4, lo4, weightHalves } from './simd';
 import { BF16, F16, F32, Q4_0, Q4_1, Q4_K, Q5_0, Q5_1, Q5_K, Q6_K, Q8_0 } from './types';
 
-
-/** Bit k of the 32-bit word (bytes `b`, `b+1` of `qhv`) moved to bit 4 of byte k, for 16 elements. */
-// @ts-ignore: decorator
-@inline function qhBits(qhv: v128, first: bool): v128 {
-  const spread = first
-    ? i8x16.swizzle(qhv, i8x16(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1))
-    : i8x16.swizzle(qhv, i8x16(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
-  return v128.and(i8x16.eq(v128.and(spread, BITS), BITS), BIT4);
-}
 
 // @ts-ignore: decorator
 @inline function putGroup(dst: usize, base: i32, groups: i32, g: i32, scale: f32, min: f32): void {
@@ -70,9 +61,9 @@ function decodeQ4_0(src: usize, cols: i32, dst: usize, off: f32, hasMin: bool, h
     let v0 = lo4(q);
     let v1 = hi4(q);
     if (high) {
-      const qhv = i32x4.splat(load<u32>(blk + (hasMin ? 4 : 2)));
-      v0 = v128.or(v0, qhBits(qhv, true));
-      v1 = v128.or(v1, qhBits(qhv, false));
+      const qh = load<u32>(blk + (hasMin ? 4 : 2));
+      v0 = v128.or(v0, fifthBits(qh, false));
+      v1 = v128.or(v1, fifthBits(qh, true));
     }
     v128.store(dst + <usize>(b * 32), v0);
     v128.store(dst + <usize>(b * 32), v1, 16);

@@ -3,7 +3,7 @@
 // whole super-block sums in integers (the sub-block scales ride along in the i16→i32 multiply-add);
 // legacy types use ACT32 and convert each 32-block's sum once, with their f16 scales converted 4 at a time.
 import { ACT32, ACT256 } from './quant';
-import { BIT4, BITS, bcast16, dot16s, f16, f16x4, halvesUp, hi4, hsum, lo4, madd, pairs16, weightHalves } from './simd';
+import { BIT4, bcast16, dot16s, fifthBits, f16, f16x4, halvesUp, hi4, hsum, lo4, madd, pairs16, weightHalves } from './simd';
 import { BF16, F16, Q4_0, Q4_1, Q4_K, Q5_0, Q5_1, Q5_K, Q6_K, Q8_0 } from './types';
 
 /** Activation kind the single-token kernel of `type` reads; -1 if it has none. */
@@ -157,11 +157,9 @@ function rowQ6K(w: usize, cols: i32, a: usize): f32 {
   let v0 = lo4(q);
   let v1 = hi4(q);
   if (high) {
-    const qhv = i32x4.splat(load<u32>(blk + (hasMin ? 4 : 2)));
-    const lo = i8x16.swizzle(qhv, i8x16(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
-    const hi = i8x16.swizzle(qhv, i8x16(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
-    v0 = v128.or(v0, v128.and(i8x16.eq(v128.and(lo, BITS), BITS), BIT4));
-    v1 = v128.or(v1, v128.and(i8x16.eq(v128.and(hi, BITS), BITS), BIT4));
+    const qh = load<u32>(blk + (hasMin ? 4 : 2));
+    v0 = v128.or(v0, fifthBits(qh, false));
+    v1 = v128.or(v1, fifthBits(qh, true));
   }
   // Lanes stay below 2^15: 2 · 2 · 127 · 31.
   return i32x4.extadd_pairwise_i16x8_s(i16x8.add(pairs16(v128.load(x), v0), pairs16(v128.load(x, 16), v1)));

@@ -4,8 +4,28 @@
 const LOW4 = i8x16.splat(0x0f);
 /** Bit 4 of every byte: the fifth bit of Q5 values. */
 export const BIT4 = i8x16.splat(0x10);
-/** Byte k holds bit k % 8: spreads a 16-bit mask over 16 bytes (compare for equality). */
-export const BITS = i8x16(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
+
+/**
+ * Q5 fifth bits: entry b (8 bytes) has 0x10 in byte k where bit k of b is set. It lives just past the
+ * module's static data, inside the heap's reserved low region, and is filled when each instance starts.
+ * It is deliberately not a data segment: instantiating a worker would re-apply the segment (zeros) under
+ * running kernels, whereas this rewrites identical bytes.
+ */
+const QH_TABLE: usize = (__heap_base + 7) & ~7;
+for (let b = 0; b < 256; b++) {
+  let v: u64 = 0;
+  for (let k = 0; k < 8; k++) if ((b >> k) & 1) v |= (<u64>0x10) << (<u64>(8 * k));
+  store<u64>(QH_TABLE + <usize>(b * 8), v);
+}
+
+/** Bit k of the 32-bit `qh` as 0x10 in byte k: elements 0-15 (`high` false) or 16-31. */
+// @ts-ignore: decorator
+@inline export function fifthBits(qh: u32, high: bool): v128 {
+  const b0 = high ? (qh >> 16) & 0xff : qh & 0xff;
+  const b1 = high ? qh >> 24 : (qh >> 8) & 0xff;
+  const lo = v128.load64_zero(QH_TABLE + <usize>(b0 << 3));
+  return i64x2.replace_lane(lo, 1, load<u64>(QH_TABLE + <usize>(b1 << 3)));
+}
 
 /** Low nibbles of 16 bytes. */
 // @ts-ignore: decorator

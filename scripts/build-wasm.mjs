@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Compiles assembly/ (AssemblyScript) into build/kernels.wasm (SIMD128 + threads) and
-// build/kernels-relaxed.wasm (plus relaxed SIMD). The module imports the shared heap memory and places
-// its few constants at the bottom of the RESERVED region (src/kernels/heap.ts); it has no runtime heap.
+// build/kernels-relaxed.wasm (plus relaxed SIMD). The module imports the shared heap memory; it has no
+// data segments and no runtime heap (stub runtime, never allocates), and its one 2 KiB lookup table sits at
+// --memoryBase, inside the RESERVED low MiB of src/kernels/heap.ts.
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
