@@ -128,3 +128,30 @@ test('a prompt file longer than the context is refused with the numbers', () => 
   assert.equal(r.code, 2);
   assert.match(r.err, /exceed the context size of 128 tokens/);
 });
+
+test('chat reads piped turns, keeps one compressed cache, and answers /stats', () => {
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'src/cli/main.ts',
+      'chat',
+      '-m',
+      model,
+      '--press',
+      'streaming',
+      '--budget',
+      '16',
+      '-n',
+      '8',
+    ],
+    { encoding: 'utf8', input: 'abc\nabc abc\n/stats\n/exit\n', timeout: 120_000 },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  // Two turns went through one context: more tokens seen than the 16 each KV head may keep.
+  const m = r.stdout.match(/(\d+) tokens seen, ([\d.]+)% kept/);
+  assert.ok(m, r.stdout);
+  assert.ok(Number(m[1]) > 16);
+  assert.ok(Math.abs(Number(m[2]) - (16 / Number(m[1])) * 100) < 0.1);
+});

@@ -1,4 +1,4 @@
-import { createInterface } from 'node:readline/promises';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { renderChat } from '../../chat/template.js';
 import type { Model } from '../../model/model.js';
@@ -57,13 +57,14 @@ export async function chatCommand(argv: string[]): Promise<void> {
   /** The rendered text the cache already holds. */
   let fed = '';
   try {
+    // Lines are read through the async iterator, which buffers input typed (or piped) while a reply streams.
+    const lines = rl[Symbol.asyncIterator]();
     for (;;) {
-      let line: string;
-      try {
-        line = (await rl.question('> ')).trim();
-      } catch {
-        break; // stdin closed
-      }
+      rl.setPrompt('> ');
+      rl.prompt();
+      const next = await lines.next();
+      if (next.done) break; // stdin closed
+      const line = String(next.value).trim();
       if (line === '/exit' || line === '/quit') break;
       if (line === '/reset') {
         ctx.dispose();
