@@ -108,28 +108,34 @@ console.log(
 for (const n of lengths) {
   const prompt = tokens(n, 3);
   const question = tokens(Number(values.question), 5);
-  const times = new Map<string, { ms: number; kept: number }>();
+  const times = new Map<string, { ms: number; cpu: number; kept: number }>();
   // Rounds over all rows (not all repeats of one row in a row), so that load on shared cores hits every row.
   for (let i = 0; i < repeat; i++) {
     for (const r of ROWS) {
       const ctx = model.createContext({ press: r.press });
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       await ctx.prefill(prompt, r.question ? { question } : {});
       const ms = performance.now() - t0;
+      const c = process.cpuUsage(c0);
+      const cpu = (c.user + c.system) / 1000;
       const kept = ctx.cache.length(nLayers - 1, 0);
       ctx.dispose();
-      times.set(r.label, { ms: Math.min(ms, times.get(r.label)?.ms ?? ms), kept });
+      const prev = times.get(r.label);
+      times.set(r.label, { ms: Math.min(ms, prev?.ms ?? ms), cpu: Math.min(cpu, prev?.cpu ?? cpu), kept });
     }
   }
-  const lag = times.get('lagkv')?.ms ?? Number.NaN;
-  const full = times.get('full')?.ms ?? Number.NaN;
-  console.log(`\n${n} tokens`);
+  const lag = times.get('lagkv') ?? { ms: Number.NaN, cpu: Number.NaN };
+  const full = times.get('full') ?? { ms: Number.NaN, cpu: Number.NaN };
+  const col = (x: string | number, w: number) => String(x).padStart(w);
+  console.log(`\n${n} tokens (wall: best prefill time; cpu: best process CPU time, all threads)`);
   console.log(
-    `${'press'.padEnd(30)} ${'prefill ms'.padStart(10)} ${'vs lagkv'.padStart(9)} ${'vs full'.padStart(8)} ${'kept'.padStart(6)}`,
+    `${'press'.padEnd(30)}${col('wall ms', 9)}${col('/lagkv', 8)}${col('/full', 7)}${col('cpu ms', 9)}${col('/lagkv', 8)}${col('/full', 7)}${col('kept', 7)}`,
   );
   for (const [label, t] of times) {
     console.log(
-      `${label.padEnd(30)} ${t.ms.toFixed(0).padStart(10)} ${(t.ms / lag).toFixed(2).padStart(9)} ${(t.ms / full).toFixed(2).padStart(8)} ${String(t.kept).padStart(6)}`,
+      `${label.padEnd(30)}${col(t.ms.toFixed(0), 9)}${col((t.ms / lag.ms).toFixed(2), 8)}${col((t.ms / full.ms).toFixed(2), 7)}` +
+        `${col(t.cpu.toFixed(0), 9)}${col((t.cpu / lag.cpu).toFixed(2), 8)}${col((t.cpu / full.cpu).toFixed(2), 7)}${col(t.kept, 7)}`,
     );
   }
 }
