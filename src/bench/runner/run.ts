@@ -1,0 +1,230 @@
+// Runs the grid on one model: each sample is generated once and every press runs on it, greedily, query-
+// agnostic (prefill the context alone, compressing, then feed the question) or query-aware (the press sees the
+// question before the context's final compression). Finished samples go to results.jsonl; samples already
+// there are skipped, so an interrupted run resumes where it stopped.
+import { createHash } from 'node:crypto';
+import { basename, join } from 'node:path';
+import type { Context } from '../../generate/context.js';
+import type { Model } from '../../model/model.js';
+import { pressFromSpec } from '../../presses/index.js';
+import { getTask, type TaskContext, type TaskGenerator, type TaskSample } from '../tasks/index.js';
+import { type SplitTokens, splitTokens } from '../tasks/types.js';
+import { expandGrid, type GridSpec, type Job, type SampleSpec, sameSample } from './grid.js';
+import { type KeptView, keptMasks, loadKept, runLabel, saveKept, tokenTexts } from './kept.js';
+import { modelIdentity } from './model-id.js';
+import { formatLength } from './spec.js';
+import { ResultStore, type SampleRecord } from './store.js';
+
+export interface BenchOptions extends GridSpec {
+  /** Where results.jsonl and kept.json go (the directory must exist). */
+  outDir: string;
+  tasks: string[];
+  /** Haystack text, bAbI directory, LongBench rows: what the tasks need. */
+  taskContext?: TaskContext;
+  /** Which distinct sample, in run order, the kept-token view records (default 0, the first). */
+  showSample?: number;
+  signal?: AbortSignal;
+  /** After each sample run in this call: how many of `total` (the ones not done before) are done. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface BenchResult {
+  /** The results of this grid (results.jsonl may hold more, from other grids written to the same place). */
+  records: SampleRecord[];
+  /** Jobs in the grid, already done before this call, and finished in it. */
+  total: number;
+  skipped: number;
+  ran: number;
+  interrupted: boolean;
+  /** The kept-token view of the shown sample (its runs so far). */
+  kept: KeptView;
+}
+
+interface Prepared {
+  spec: SampleSpec;
+  sample: TaskSample;
+  split: SplitTokens;
+  promptHash: string;
+}
+
+export const RESULTS_FILE = 'results.jsonl';
+export const KEPT_FILE = 'kept.json';
+
+export async function runBench(model: Model, o: BenchOptions): Promise<BenchResult> {
+  const n = model.config.contextLength;
+  for (const len of o.lengths)
+    if (len > n)
+      throw new RangeError(`--length ${formatLength(len)} exceeds the model's context of ${n} tokens`);
+  for (const press of o.presses) if (press !== 'full') pressFromSpec({ name: press, ratio: o.ratios[0] });
+  const tasks = new Map<string, TaskGenerator>(o.tasks.map((t) => [t, getTask(t, o.taskContext)]));
+  const modelId = modelIdentity(model.path);
+  const jobs = expandGrid(o, modelId, (t) => tasks.get(t)?.usesDepth === true);
+
+  // Every (task, length) must make a prompt that fits: fail now, not an hour into the run.
+  const checked = new Set<string>();
+  const prepare = (spec: SampleSpec): Prepared => {
+    const task = tasks.get(spec.task) as TaskGenerator;
+    let sample: TaskSample;
+    try {
+      sample = task.generate(model.tokenizer, {
+        tokens: spec.length,
+        depth: spec.depth ?? undefined,
+        seed: spec.seed,
+      });
+    } catch (e) {
+      throw new RangeError(`${spec.task} at ${formatLength(spec.length)}: ${(e as Error).message}`);
+    }
+    const split = splitTokens(model.tokenizer, sample);
+    const total = split.context.length + split.question.length;
+    if (total >= n)
+      throw new RangeError(
+        `${spec.task} at ${formatLength(spec.length)} makes a ${total}-token prompt; the model's context is ${n}`,
+      );
+    const promptHash = createHash('sha256').update(sample.prompt).digest('hex').slice(0, 16);
+    return { spec, sample, split, promptHash };
+  };
+  for (const j of jobs) {
+    const k = `${j.task}\n${j.length}`;
+    if (!checked.has(k)) prepare(j);
+    checked.add(k);
+  }
+
+  const distinct = jobs.filter((j, i) => i === 0 || !sameSample(j, jobs[i - 1]));
+  const show = o.showSample ?? 0;
+  if (!(Number.isInteger(show) && show >= 0 && show < distinct.length))
+    throw new RangeError(
+      `--show-sample must be 0..${distinct.length - 1} (the samples of this run, in order)`,
+    );
+  const shown = distinct[show];
+
+  const store = new ResultStore(join(o.outDir, RESULTS_FILE));
+  const keptPath = join(o.outDir, KEPT_FILE);
+  const shownPrepared = prepare(shown);
+  const kept =
+    loadKept(keptPath, modelId, shownPrepared.promptHash) ?? newKept(modelId, shownPrepared, model);
+  // A sample of the shown prompt runs again if its kept positions are missing (e.g. kept.json was deleted).
+  const todo = jobs.filter((j) => !store.has(j.key) || (sameSample(j, shown) && !kept.runs[runLabel(j)]));
+  const result: BenchResult = {
+    records: [],
+    total: jobs.length,
+    skipped: jobs.length - todo.length,
+    ran: 0,
+    interrupted: false,
+    kept,
+  };
+  let current: Prepared | undefined;
+  for (const job of todo) {
+    if (o.signal?.aborted) break;
+    if (current === undefined || !sameSample(current.spec, job)) current = prepare(job);
+    const task = tasks.get(job.task) as TaskGenerator;
+    const out = await runJob(model, job, current, sameSample(job, shown), o.signal);
+    if (out === undefined) break;
+    if (!store.has(job.key))
+      store.append({
+        key: job.key,
+        modelId,
+        modelName: basename(model.path),
+        family: task.family,
+        ...out.record,
+        score: task.score(out.record.answer, current.sample),
+      });
+    if (out.masks !== undefined) {
+      const { press, ratio, mode } = job;
+      kept.runs[runLabel(job)] = {
+        press,
+        ratio,
+        mode,
+        keptFraction: out.record.keptFraction,
+        masks: out.masks,
+      };
+      saveKept(keptPath, kept);
+    }
+    result.ran++;
+    o.onProgress?.(result.ran, todo.length);
+  }
+  result.interrupted = result.ran < todo.length;
+  const keys = new Set(jobs.map((j) => j.key));
+  result.records = store.records.filter((r) => keys.has(r.key));
+  return result;
+}
+
+function newKept(modelId: string, p: Prepared, model: Model): KeptView {
+  const { nLayers, nKvHeads } = model.config;
+  return {
+    modelId,
+    sample: { ...p.spec, promptHash: p.promptHash },
+    nLayers,
+    nKvHeads,
+    tokens: tokenTexts(model.tokenizer, p.split.context),
+    runs: {},
+  };
+}
+
+type RunOut = {
+  record: Omit<SampleRecord, 'key' | 'modelId' | 'modelName' | 'family' | 'score'>;
+  masks?: string[][];
+};
+
+async function runJob(
+  model: Model,
+  job: Job,
+  p: Prepared,
+  capture: boolean,
+  signal: AbortSignal | undefined,
+): Promise<RunOut | undefined> {
+  const ctx: Context = model.createContext({
+    press: job.press === 'full' ? undefined : { name: job.press, ratio: job.ratio },
+  });
+  try {
+    const t0 = performance.now();
+    const question = job.mode === 'aware' ? p.split.question : undefined;
+    if ((await ctx.prefill(p.split.context, { question, signal })) === undefined) return undefined;
+    const t1 = performance.now();
+    const keptFraction = ctx.keptFraction;
+    const kvBytes = ctx.cache.bytes;
+    const masks = capture ? keptMasks(ctx, p.split.context.length) : undefined;
+    const t2 = performance.now();
+    let answer = '';
+    let generated = 0;
+    // The question goes in as decode steps, as if generated: a prefill's end would let one-shot presses
+    // (SnapKV, LASER-KV, ...) compress again with the question in view, making every run query-aware.
+    ctx.evaluate(p.split.question, 'decode');
+    for await (const t of ctx.generate([], {
+      maxTokens: p.sample.maxNewTokens,
+      temperature: 0,
+      signal,
+    })) {
+      answer += t.text;
+      if (t.id >= 0) generated++;
+    }
+    if (ctx.finishReason === 'abort') return undefined;
+    const { task, press, ratio, mode, length, depth, index, seed } = job;
+    return {
+      record: {
+        task,
+        press,
+        ratio,
+        mode,
+        length,
+        depth,
+        needleDepth: p.sample.depth ?? null,
+        sample: index,
+        seed,
+        promptHash: p.promptHash,
+        promptTokens: p.split.context.length + p.split.question.length,
+        contextTokens: p.split.context.length,
+        answer,
+        expected: p.sample.answers,
+        keptFraction,
+        kvBytes,
+        peakKvBytes: ctx.peakCacheBytes,
+        prefillMs: t1 - t0,
+        decodeMs: performance.now() - t2,
+        generatedTokens: generated,
+      },
+      masks,
+    };
+  } finally {
+    ctx.dispose();
+  }
+}
