@@ -1,0 +1,99 @@
+// The report's charts from the sample records: accuracy vs ratio per task, needle depth × length heatmaps per
+// press and ratio, and peak KV memory vs ratio per length. The full cache is a dashed reference line.
+import { formatBytes } from '../../cli/progress.js';
+import { formatLength } from '../runner/spec.js';
+import type { SampleRecord } from '../runner/store.js';
+import { seriesLabel, summarize } from './summary.js';
+import { heatmap, lineChart, type Series } from './svg.js';
+
+function seriesOf(
+  rows: { press: string; mode: SampleRecord['mode']; ratio: number; y: number }[],
+  colours: Map<string, string>,
+): Series[] {
+  const by = new Map<string, Series>();
+  for (const r of rows) {
+    const label = seriesLabel(r);
+    let s = by.get(label);
+    if (!s) {
+      s = { label, colour: colours.get(label) ?? '#444444', points: [], reference: r.press === 'full' };
+      by.set(label, s);
+    }
+    s.points.push([r.ratio, r.y]);
+  }
+  return [...by.values()];
+}
+
+export function accuracyCharts(records: readonly SampleRecord[], colours: Map<string, string>): string[] {
+  const rows = summarize(records, ['task', 'press', 'mode', 'ratio']);
+  return [...new Set(rows.map((r) => r.task))].map((task) =>
+    lineChart({
+      title: `${task}: accuracy vs ratio`,
+      xLabel: 'compression ratio',
+      yLabel: 'accuracy',
+      yMax: 1,
+      formatY: (y) => `${Math.round(y * 100)}%`,
+      series: seriesOf(
+        rows.filter((r) => r.task === task).map((r) => ({ ...r, y: r.accuracy })),
+        colours,
+      ),
+    }),
+  );
+}
+
+/** Per length: the cache after the context's compression, and its peak (which includes a prefill chunk). */
+export function memoryCharts(records: readonly SampleRecord[], colours: Map<string, string>): string[] {
+  const rows = summarize(records, ['press', 'mode', 'ratio', 'length']);
+  const lengths = [...new Set(rows.map((r) => r.length as number))].sort((a, b) => a - b);
+  return lengths.flatMap((length) => {
+    const here = rows.filter((r) => r.length === length);
+    const yMax = Math.max(...here.map((r) => r.peakKvBytes)) * 1.05;
+    const chart = (field: 'kvBytes' | 'peakKvBytes', title: string) =>
+      lineChart({
+        title: `${title} at ${formatLength(length)} tokens`,
+        xLabel: 'compression ratio',
+        yLabel: 'bytes',
+        yMax,
+        formatY: formatBytes,
+        series: seriesOf(
+          here.map((r) => ({ ...r, y: r[field] })),
+          colours,
+        ),
+      });
+    return [chart('kvBytes', 'KV cache after compression'), chart('peakKvBytes', 'peak KV cache')];
+  });
+}
+
+/** Requested depth, or the needle's real depth to the nearest tenth when the task placed it. */
+function depthBucket(r: SampleRecord): number | null {
+  if (r.depth !== null) return r.depth;
+  return r.needleDepth === null ? null : Math.round(r.needleDepth * 10) / 10;
+}
+
+/** Per needle task, one heatmap per press run: rows are depths, columns lengths, cells mean scores. */
+export function depthHeatmaps(records: readonly SampleRecord[]): { task: string; svgs: string[] }[] {
+  const needle = records.filter((r) => depthBucket(r) !== null);
+  return [...new Set(needle.map((r) => r.task))].map((task) => {
+    const mine = needle.filter((r) => r.task === task);
+    const depths = [...new Set(mine.map((r) => depthBucket(r) as number))].sort((a, b) => a - b);
+    const lengths = [...new Set(mine.map((r) => r.length))].sort((a, b) => a - b);
+    const runs = summarize(mine, ['press', 'mode', 'ratio']);
+    const svgs = runs.map((run) => {
+      const of = mine.filter((r) => r.press === run.press && r.mode === run.mode && r.ratio === run.ratio);
+      const values = depths.map((d) =>
+        lengths.map((len) => {
+          const cell = of.filter((r) => r.length === len && depthBucket(r) === d);
+          return cell.length === 0 ? null : cell.reduce((a, r) => a + r.score, 0) / cell.length;
+        }),
+      );
+      return heatmap({
+        title: run.press === 'full' ? 'full' : `${seriesLabel(run)} ${run.ratio}×`,
+        rowLabel: 'depth',
+        colLabel: 'length',
+        rows: depths.map((d) => `${Math.round(d * 100)}%`),
+        cols: lengths.map(formatLength),
+        values,
+      });
+    });
+    return { task, svgs };
+  });
+}
