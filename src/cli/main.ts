@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../paths.js';
+import { BENCH_HELP, benchCommand } from './commands/bench.js';
 import { CHAT_HELP, chatCommand } from './commands/chat.js';
 import { CONVERT_HELP, convertCommand } from './commands/convert.js';
 import { DEMO_HELP, demoCommand } from './commands/demo.js';
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<
   inspect: { help: INSPECT_HELP, run: inspectCommand },
   convert: { help: CONVERT_HELP, run: convertCommand },
   serve: { help: SERVE_HELP, run: serveCommand },
+  bench: { help: BENCH_HELP, run: benchCommand },
 };
 
 const USAGE = `kvsieve — long-context LLM inference with KV-cache compression
@@ -31,6 +33,7 @@ commands:
   inspect    show a GGUF file's metadata, tensors and memory needs
   convert    convert a llama2.c checkpoint to GGUF
   serve      OpenAI-compatible HTTP server with a web page to chat and watch the KV cache
+  bench      accuracy, memory and kept tokens of presses on long-context tasks, with an HTML report
 
 Run "kvsieve <command> --help" for a command's options.`;
 
