@@ -11,8 +11,8 @@ import { tempDir } from '../helpers/tmp.js';
 
 const dir = tempDir();
 const model = join(dir, 'tiny.gguf');
-writeSyntheticModel(model, {
-  arch: 'qwen2',
+const TINY = {
+  arch: 'qwen2' as const,
   dim: 64,
   nLayers: 2,
   nHeads: 4,
@@ -23,7 +23,8 @@ writeSyntheticModel(model, {
   type: GgmlType.Q8_0,
   tiedOutput: true,
   seed: 3,
-});
+};
+writeSyntheticModel(model, TINY);
 
 // The TypeScript entry point, so a stale dist/ can never stand in for the code under test.
 function kvsieve(...args: string[]): { code: number | null; out: string; err: string } {

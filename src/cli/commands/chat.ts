@@ -91,9 +91,17 @@ export async function chatCommand(argv: string[]): Promise<void> {
         fed = '';
       }
       let reply = '';
-      for await (const t of ctx.generate(full.slice(fed.length), { ...gen, addSpecial: false })) {
-        reply += t.text;
-        process.stdout.write(t.text);
+      try {
+        for await (const t of ctx.generate(full.slice(fed.length), { ...gen, addSpecial: false })) {
+          reply += t.text;
+          process.stdout.write(t.text);
+        }
+      } catch (e) {
+        // A full context ends the turn, not the session.
+        if (!(e instanceof RangeError)) throw e;
+        process.stdout.write(`\n[${e.message}; /reset starts over]\n`);
+        messages.pop();
+        continue;
       }
       process.stdout.write('\n');
       messages.push({ role: 'assistant', content: reply.trim() });
