@@ -63,7 +63,7 @@ for (let b = 0; b < 256; b++) {
 
 /** Exact signed×signed dot product of 16 bytes through i16 lanes (portable). */
 // @ts-ignore: decorator
-@inline export function dot16(x: v128, w: v128): v128 {
+@inline function dot16(x: v128, w: v128): v128 {
   const lo = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), i16x8.extend_low_i8x16_s(w));
   return i32x4.add(lo, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), i16x8.extend_high_i8x16_s(w)));
 }
