@@ -38,14 +38,17 @@ class Stage:
 # contexts. PoSE (positional skip-wise training) shows the model relative distances up to
 # 4096 while sequences are still short: positions of the tail of the row are shifted by a
 # random offset, so the needle->question distance can be thousands of positions.
+# v2 (from step 280 of the first run): at step 279 of v1 (A-copy until 500, induction = one
+# random sequence shown twice) the copy loss was still log(vocab) - no induction heads yet -
+# so stage A got longer, with more and denser copying (short segments repeated many times).
 CURRICULUM = [
-    Stage("A-copy", 500, 80, 256, 4096,
-          {"induction": 0.25, "passkey": 0.45, "niah": 0.2, "babi": 0.05, "lm": 0.05}, pose=0.0),
-    Stage("B-512", 1200, 192, 512, 6144,
-          {"induction": 0.05, "passkey": 0.4, "niah": 0.25, "babi": 0.1, "lm": 0.2}, pose=0.4),
-    Stage("C-1k", 2000, 384, 1024, 8192,
-          {"induction": 0.02, "passkey": 0.35, "niah": 0.25, "babi": 0.13, "lm": 0.25}, pose=0.4),
-    Stage("D-2k", 2800, 768, 2048, 8192,
+    Stage("A-copy", 900, 80, 256, 4096,
+          {"induction": 0.35, "passkey": 0.4, "niah": 0.15, "babi": 0.05, "lm": 0.05}, pose=0.0),
+    Stage("B-512", 1500, 192, 512, 6144,
+          {"induction": 0.1, "passkey": 0.35, "niah": 0.25, "babi": 0.1, "lm": 0.2}, pose=0.4),
+    Stage("C-1k", 2300, 384, 1024, 8192,
+          {"induction": 0.03, "passkey": 0.35, "niah": 0.25, "babi": 0.12, "lm": 0.25}, pose=0.4),
+    Stage("D-2k", 3100, 768, 2048, 8192,
           {"passkey": 0.35, "niah": 0.27, "babi": 0.13, "lm": 0.25}, pose=0.3),
     Stage("E-4k", 10**9, 1536, 4096, 8192,
           {"passkey": 0.35, "niah": 0.27, "babi": 0.13, "lm": 0.25}, pose=0.0),
@@ -93,6 +96,7 @@ class Mixer:
         self.corpus = corpus
         self.babi = tasks.load_babi(babi_split, "qa1")
         self.count = lambda s: len(tok.encode(s))
+        self.digit_ids = [tok.ids[d] for d in "0123456789"]
 
     def sample(self, rng: random.Random, kind: str, L: int):
         """-> (ids, weights) with len <= L."""
@@ -103,8 +107,8 @@ class Mixer:
             ids = bos + self.corpus[i : i + L - len(bos)].tolist()
             return ids, [1.0] * len(ids)
         if kind == "induction":
-            a, b = tasks.induction(rng, L - len(bos), tok.vocab_size)
-            return bos + a + b, [0.0] * (len(bos) + len(a)) + [1.0] * len(b)
+            ids, w = tasks.induction(rng, L - len(bos), tok.vocab_size, self.digit_ids)
+            return bos + ids, [0.0] * len(bos) + w
         n = L - len(bos) - 24
         for _ in range(4):  # token budgets are estimates: shrink the haystack until it fits
             state = rng.getstate()

@@ -47,7 +47,8 @@ def greedy(model, tok, prompt: str, max_new: int = 24) -> str:
         if nxt == tok.eos:
             break
         out.append(nxt)
-        if "\n" in tok.decode(out[1:]) and len(out) > 3:
+        txt = tok.decode(out).strip()
+        if len(out) > 3 and ("\n" in txt or re.search(r"[.!?]$", txt)):
             break
     return tok.decode(out)
 

@@ -203,8 +203,18 @@ def babilong(rng, n_tokens, count, books, samples, official=None):
     return prompt, f"\nAnswer: {a}."
 
 
-def induction(rng, n_tokens, vocab_size, n_special=2):
-    """Random token sequence shown twice (ids, not text): the second copy is the answer."""
-    n = max(4, n_tokens // 2)
-    seq = [rng.randrange(vocab_size - n_special) for _ in range(n)]
-    return seq, seq
+def induction(rng, n_tokens, vocab_size, digit_ids=None, n_special=2):
+    """A short random token segment repeated to fill the row (ids, not text).
+
+    -> (ids, weights): weight 1 on every token after the first copy. Segments are 6-40 tokens of
+    the whole vocabulary, or of digit tokens only (the pass-key case, where repeats inside a
+    segment make a 1-token match ambiguous and the copy needs a longer prefix match).
+    """
+    seg_len = rng.randint(6, 40)
+    if digit_ids and rng.random() < 0.35:
+        seg = [rng.choice(digit_ids) for _ in range(seg_len)]
+    else:
+        seg = [rng.randrange(vocab_size - n_special) for _ in range(seg_len)]
+    reps = max(2, n_tokens // seg_len)
+    ids = (seg * reps)[: max(n_tokens, 2 * seg_len)]
+    return ids, [0.0] * seg_len + [1.0] * (len(ids) - seg_len)

@@ -13,6 +13,7 @@ import math
 import os
 import random
 import shutil
+import signal
 import time
 
 import torch
@@ -139,6 +140,15 @@ def main():
         evf.flush()
         model.train()
 
+    stop = {"now": False}
+
+    def on_signal(signum, _frame):  # SIGTERM/SIGINT: checkpoint at the end of the current step, exit
+        print(f"signal {signum}: checkpointing and stopping", flush=True)
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
     end = a.max_steps or a.total_steps
     last_ck = time.time()
     t_run = time.time()
@@ -178,12 +188,18 @@ def main():
         del ntok
         if step % a.eval_every == 0:
             run_eval()
+        if stop["now"]:
+            break
         if time.time() - last_ck > a.ckpt_minutes * 60 or step % a.snapshot_every == 0:
             elapsed += time.time() - t_run
             t_run = time.time()
             checkpoint()
             last_ck = time.time()
     elapsed += time.time() - t_run
+    if stop["now"]:
+        checkpoint()
+        print(f"stopped at step {step}", flush=True)
+        return
     checkpoint(final=True)
     if step % a.eval_every:
         run_eval()
