@@ -123,8 +123,6 @@ function rowsG32(rows: usize, ds: usize, nRows: i32, cols: i32, x: usize, n: i32
   const gsc = row + <usize>cols;
   const mco = gsc + <usize>(16 * groups);
   const dab = mco + <usize>(32 * nsb);
-  const dA = a + <usize>cols;
-  const bs = dA + <usize>(4 * nsb);
   let acc = f32x4.splat(0);
   for (let s = 0; s < nsb; s++) {
     // Running pointers and two groups per iteration: index arithmetic and V8's per-iteration interrupt
@@ -153,16 +151,66 @@ function rowsG32(rows: usize, ds: usize, nRows: i32, cols: i32, x: usize, n: i32
         gp += 32;
       }
     }
-    const isum = i32x4.add(i0, i1);
-    const m = mco + <usize>(s * 32);
-    const b = bs + <usize>(s * 32);
-    const imin = i32x4.add(i32x4.dot_i16x8_s(v128.load(b), v128.load(m)), i32x4.dot_i16x8_s(v128.load(b, 16), v128.load(m, 16)));
-    const dx = load<f32>(dA + <usize>(s * 4));
-    const f = dab + <usize>(s * 8);
-    acc = madd(f32x4.convert_i32x4_s(isum), f32x4.splat(load<f32>(f) * dx), acc);
-    acc = madd(f32x4.convert_i32x4_s(imin), f32x4.splat(load<f32>(f, 4) * dx), acc);
+    acc = kFinish(i32x4.add(i0, i1), mco, dab, a, cols, nsb, s, acc);
   }
   return hsum(acc);
+}
+
+/** One super-block's float contribution for one token: dx · (dab0 · isum + dab1 · Σ mco·bsum). */
+// @ts-ignore: decorator
+@inline function kFinish(isum: v128, mco: usize, dab: usize, a: usize, cols: i32, nsb: i32, s: i32, acc: v128): v128 {
+  const m = mco + <usize>(s * 32);
+  const b = a + <usize>(cols + 4 * nsb + s * 32);
+  const imin = i32x4.add(i32x4.dot_i16x8_s(v128.load(b), v128.load(m)), i32x4.dot_i16x8_s(v128.load(b, 16), v128.load(m, 16)));
+  const dx = load<f32>(a + <usize>(cols + s * 4));
+  const f = dab + <usize>(s * 8);
+  acc = madd(f32x4.convert_i32x4_s(isum), f32x4.splat(load<f32>(f) * dx), acc);
+  return madd(f32x4.convert_i32x4_s(imin), f32x4.splat(load<f32>(f, 4) * dx), acc);
+}
+
+/** kRowDot for two tokens at once: every weight and scale vector loaded serves both. */
+// @ts-ignore: decorator
+@inline function kRowDot2(q6: bool, row: usize, cols: i32, a: usize, b: usize, out: usize, os: usize): void {
+  const nsb = cols >> 8;
+  const groups = q6 ? cols >> 4 : cols >> 5;
+  const gsc = row + <usize>cols;
+  const mco = gsc + <usize>(16 * groups);
+  const dab = mco + <usize>(32 * nsb);
+  let accA = f32x4.splat(0);
+  let accB = accA;
+  for (let s = 0; s < nsb; s++) {
+    let wp = row + <usize>(s * 256);
+    let ap = a + <usize>(s * 256);
+    let bp = b + <usize>(s * 256);
+    let gp = gsc + <usize>(s * (q6 ? 256 : 128));
+    const end = wp + 256;
+    let iA = i32x4.splat(0);
+    let iB = iA;
+    while (wp < end) {
+      const w0 = v128.load(wp);
+      const w1 = v128.load(wp, 16);
+      const g = v128.load(gp);
+      if (q6) {
+        // Two groups of 16, each with its own scale.
+        const h = v128.load(gp, 16);
+        iA = i32x4.add(iA, i32x4.add(i32x4.dot_i16x8_s(pairs16(v128.load(ap), w0), g), i32x4.dot_i16x8_s(pairs16(v128.load(ap, 16), w1), h)));
+        iB = i32x4.add(iB, i32x4.add(i32x4.dot_i16x8_s(pairs16(v128.load(bp), w0), g), i32x4.dot_i16x8_s(pairs16(v128.load(bp, 16), w1), h)));
+        gp += 32;
+      } else {
+        // One group of 32; lanes stay below 2^15: 2 pairs · 2 · 127 · 31.
+        iA = i32x4.add(iA, i32x4.dot_i16x8_s(i16x8.add(pairs16(v128.load(ap), w0), pairs16(v128.load(ap, 16), w1)), g));
+        iB = i32x4.add(iB, i32x4.dot_i16x8_s(i16x8.add(pairs16(v128.load(bp), w0), pairs16(v128.load(bp, 16), w1)), g));
+        gp += 16;
+      }
+      wp += 32;
+      ap += 32;
+      bp += 32;
+    }
+    accA = kFinish(iA, mco, dab, a, cols, nsb, s, accA);
+    accB = kFinish(iB, mco, dab, b, cols, nsb, s, accB);
+  }
+  store<f32>(out, hsum(accA));
+  store<f32>(out + os, hsum(accB));
 }
 
 // @ts-ignore: decorator
@@ -170,7 +218,10 @@ function rowsG32(rows: usize, ds: usize, nRows: i32, cols: i32, x: usize, n: i32
   const xs = <usize>actStride(ACT256, cols);
   for (let r = 0; r < nRows; r++) {
     const row = rows + <usize>r * ds;
-    for (let t = 0; t < n; t++) store<f32>(out + <usize>t * os + <usize>(r * 4), kRowDot(q6, row, cols, x + <usize>t * xs));
+    const o = out + <usize>(r * 4);
+    let t = 0;
+    for (; t + 2 <= n; t += 2) kRowDot2(q6, row, cols, x + <usize>t * xs, x + <usize>(t + 1) * xs, o + <usize>t * os, os);
+    if (t < n) store<f32>(o + <usize>t * os, kRowDot(q6, row, cols, x + <usize>t * xs));
   }
 }
 
