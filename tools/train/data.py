@@ -25,12 +25,13 @@ CTX_WEIGHT = 0.1  # loss weight of prompt tokens in task rows (answer tokens: 1.
 @dataclass
 class Stage:
     name: str
-    until_step: int
+    min_steps: int  # the stage lasts at least this many steps ...
     min_len: int
     max_len: int
     tokens_per_step: int
     mix: dict = field(default_factory=dict)  # task -> probability
     pose: float = 0.0  # probability of PoSE position skipping for a batch
+    gate: float = 0.5  # ... and until held-out passkey-5 accuracy at max_len reaches this
     lr_scale: float = 1.0
 
 
@@ -38,28 +39,25 @@ class Stage:
 # contexts. PoSE (positional skip-wise training) shows the model relative distances up to
 # 4096 while sequences are still short: positions of the tail of the row are shifted by a
 # random offset, so the needle->question distance can be thousands of positions.
-# v2 (from step 280 of the first run): at step 279 of v1 (A-copy until 500, induction = one
-# random sequence shown twice) the copy loss was still log(vocab) - no induction heads yet -
-# so stage A got longer, with more and denser copying (short segments repeated many times).
+# v3 (from step ~1050 of the first run): stages advance on held-out accuracy, not on a step
+# count. A stage lasts at least `min_steps` and until passkey-5 at its max length reaches
+# `gate` (checked at every eval), so the run stays on short, cheap copy/retrieval rows until
+# retrieval has emerged instead of spending hours on long rows it cannot use yet.
+# History: v1 (steps 0-279) had A-copy until step 500 with induction as one random sequence
+# shown twice; at step 279 the copy loss was still log(vocab). v2 (steps 280-~1050) was this
+# table with fixed step boundaries (A until 900, B until 1500, C until 2300, D until 3100).
 CURRICULUM = [
     Stage("A-copy", 900, 80, 256, 4096,
           {"induction": 0.35, "passkey": 0.4, "niah": 0.15, "babi": 0.05, "lm": 0.05}, pose=0.0),
-    Stage("B-512", 1500, 192, 512, 6144,
+    Stage("B-512", 600, 192, 512, 6144,
           {"induction": 0.1, "passkey": 0.35, "niah": 0.25, "babi": 0.1, "lm": 0.2}, pose=0.4),
-    Stage("C-1k", 2300, 384, 1024, 8192,
+    Stage("C-1k", 800, 384, 1024, 8192,
           {"induction": 0.03, "passkey": 0.35, "niah": 0.25, "babi": 0.12, "lm": 0.25}, pose=0.4),
-    Stage("D-2k", 3100, 768, 2048, 8192,
+    Stage("D-2k", 800, 768, 2048, 8192,
           {"passkey": 0.35, "niah": 0.27, "babi": 0.13, "lm": 0.25}, pose=0.3),
     Stage("E-4k", 10**9, 1536, 4096, 8192,
-          {"passkey": 0.35, "niah": 0.27, "babi": 0.13, "lm": 0.25}, pose=0.0),
+          {"passkey": 0.35, "niah": 0.27, "babi": 0.13, "lm": 0.25}, pose=0.0, gate=2.0),
 ]
-
-
-def stage_at(step: int) -> Stage:
-    for s in CURRICULUM:
-        if step < s.until_step:
-            return s
-    return CURRICULUM[-1]
 
 
 def default_corpus() -> list[str]:

@@ -94,10 +94,13 @@ def main():
         model = Llama(cfg)
         model.load_state_dict(ck["model"])
         step, tokens_seen, elapsed = ck["step"], ck["tokens_seen"], ck["elapsed"]
+        # checkpoints from before the accuracy-gated curriculum restart at stage A (its min_steps are done)
+        stage_idx, stage_start = ck.get("stage_idx", 0), ck.get("stage_start", 0)
     else:
         cfg = Config(tok.vocab_size, a.dim, a.layers, a.heads, a.kv_heads, a.ffn, a.ctx, a.rope_base)
         model = Llama(cfg)
         ck, step, tokens_seen, elapsed = None, 0, 0, 0.0
+        stage_idx, stage_start = 0, 0
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
@@ -120,24 +123,31 @@ def main():
 
     def checkpoint(final=False):
         obj = {"model": model.state_dict(), "opt": opt.state_dict(), "config": cfg.to_dict(), "step": step,
-               "tokens_seen": tokens_seen, "elapsed": elapsed, "args": vars(a)}
+               "tokens_seen": tokens_seen, "elapsed": elapsed, "args": vars(a),
+               "stage_idx": stage_idx, "stage_start": stage_start}
         save(ck_path, obj)
         if final or (step % a.snapshot_every == 0 and step > 0):
             shutil.copyfile(ck_path, os.path.join(a.dir, f"ckpt-{step:06d}.pt"))
 
     def run_eval():
+        """Held-out passkey accuracy; advances the curriculum when the current stage's gate is met."""
+        nonlocal stage_idx, stage_start
         model.eval()
-        st = data.stage_at(step)
-        lengths = sorted({256, 1024, min(4096, max(1024, st.max_len))})
-        for L in lengths:
+        st = data.CURRICULUM[stage_idx]
+        accs = {}
+        for L in sorted({256, 1024, st.max_len}):
             n = 12 if L <= 1024 else 6
-            acc = eval_task(model, tok, mixer, "passkey-5", L, n)
+            accs[L] = acc = eval_task(model, tok, mixer, "passkey-5", L, n)
             evlog.writerow([step, tokens_seen, "passkey-5", L, n, f"{acc:.3f}"])
             print(f"eval step {step} passkey-5@{L}: {acc * 100:.0f}%", flush=True)
         acc = eval_task(model, tok, mixer, "niah-noise", 512, 8)
         evlog.writerow([step, tokens_seen, "niah-noise", 512, 8, f"{acc:.3f}"])
         print(f"eval step {step} niah-noise@512: {acc * 100:.0f}%", flush=True)
         evf.flush()
+        gate_ok = accs[st.max_len] >= st.gate
+        if step - stage_start >= st.min_steps and gate_ok and stage_idx + 1 < len(data.CURRICULUM):
+            stage_idx, stage_start = stage_idx + 1, step
+            print(f"curriculum: step {step} -> stage {data.CURRICULUM[stage_idx].name}", flush=True)
         model.train()
 
     stop = {"now": False}
@@ -155,7 +165,7 @@ def main():
     loss_acc, tok_acc, n_acc, t_acc = 0.0, 0, 0, time.time()
     model.train()
     while step < end:
-        st = data.stage_at(step)
+        st = data.CURRICULUM[stage_idx]
         rng = random.Random(a.seed * 1_000_003 + step)
         x, y, w, pos = mixer.batch(rng, st, cfg.max_seq_len)
         lr = lr_at(step, a) * st.lr_scale
