@@ -100,12 +100,53 @@ const TOKEN_TILE = 32;
   const xs = <usize>actStride(ACT32, cols);
   for (let r = 0; r < nRows; r++) {
     const row = rows + <usize>r * ds;
-    intRowTokens(fam, row, cols, x, xs, n, acc);
-    for (let t = 0; t < n; t++) {
-      const y = hsum(v128.load(acc + <usize>(t * 16))) + minTerm(fam, row, cols, x + <usize>t * xs);
-      store<f32>(out + <usize>t * os + <usize>(r * 4), y);
+    const o = out + <usize>(r * 4);
+    // Unsigned blocks: two tokens per row pass with register accumulators (measured ~15% faster). Q8_0's
+    // sign masks leave too few registers for that; its token-inner loop is as fast.
+    let t = 0;
+    if (fam == FAM_G32) {
+      for (; t + 2 <= n; t += 2) intRowDot2(fam, row, cols, x + <usize>t * xs, x + <usize>(t + 1) * xs, o + <usize>t * os, os);
+    }
+    if (t == n) continue;
+    const xt = x + <usize>t * xs;
+    intRowTokens(fam, row, cols, xt, xs, n - t, acc);
+    for (let u = 0; u < n - t; u++) {
+      const y = hsum(v128.load(acc + <usize>(u * 16))) + minTerm(fam, row, cols, xt + <usize>u * xs);
+      store<f32>(o + <usize>(t + u) * os, y);
     }
   }
+}
+
+/** One decoded row against two tokens, accumulators in registers: each weight vector serves both. */
+// @ts-ignore: decorator
+@inline function intRowDot2(fam: i32, row: usize, cols: i32, a: usize, b: usize, out: usize, os: usize): void {
+  const zero = f32x4.splat(0);
+  let cA = zero;
+  let cB = zero;
+  let wp = row;
+  let sp = row + <usize>valueBytes(fam, cols);
+  let ap = a;
+  let bp = b;
+  let dA = a + <usize>cols;
+  let dB = b + <usize>cols;
+  const end = row + <usize>cols;
+  while (wp < end) {
+    const w0 = v128.load(wp);
+    const w1 = v128.load(wp, 16);
+    const e0 = fam == FAM_S32 ? v128.load(wp + <usize>cols) : zero;
+    const e1 = fam == FAM_S32 ? v128.load(wp + <usize>cols, 16) : zero;
+    const s0 = v128.load(sp);
+    cA = tokenStep(fam, ap, dA, cA, w0, w1, e0, e1, s0);
+    cB = tokenStep(fam, bp, dB, cB, w0, w1, e0, e1, s0);
+    wp += 32;
+    sp += 16;
+    ap += 32;
+    bp += 32;
+    dA += 16;
+    dB += 16;
+  }
+  store<f32>(out, hsum(cA) + minTerm(fam, row, cols, a));
+  store<f32>(out + os, hsum(cB) + minTerm(fam, row, cols, b));
 }
 
 function rowsG32(rows: usize, ds: usize, nRows: i32, cols: i32, x: usize, n: i32, acc: usize, out: usize, os: usize): void {
