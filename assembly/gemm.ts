@@ -1,11 +1,13 @@
 // Matmul for more than one token (prefill). A chunk of rows is decoded once (decode.ts) into the calling
 // thread's scratch and then reused by every token:
-//  - 32-value block types: per block, the weight vectors stay in registers while an inner loop runs over a
-//    tile of tokens whose accumulators live in a small scratch array. (TurboFan hoists every load of an
-//    unrolled multi-token body to the top of the loop and spills most of them; a short inner loop keeps
-//    the working set in registers.)
-//  - K-quants: row × token dot products summing whole super-blocks in integers (ACT256 activations);
+//  - unsigned 32-value blocks and K-quants: two tokens per pass over a decoded row, so each weight and
+//    scale vector loaded serves both, accumulators in registers (K-quants sum whole super-blocks in
+//    integers against ACT256 activations);
+//  - Q8_0, and an odd last token: the block's weight vectors stay in registers while an inner loop runs
+//    over the tokens, whose accumulators live in a small scratch array;
 //  - float types: 2 rows × 4 tokens register tiles.
+// Loops are kept short and pointer-bumped on purpose: TurboFan hoists every load of an unrolled body to
+// the top of the loop and spills most of them, and adds an interrupt check to every iteration.
 import { decodeRow } from './decode';
 import { gemvKind, gemvRows, halfRows } from './gemv';
 import { ACT32, ACT256, actStride } from './quant';
