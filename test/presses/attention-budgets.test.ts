@@ -70,6 +70,10 @@ test('SnapKV, PyramidKV and AdaKV(SnapKV) compress the prompt to their budget; d
           const ctx = model.createContext({ press: { ...base, ...extra, name } });
           await ctx.prefill(PROMPT, { question });
           const after = [0, 1].map((l) => lengths(ctx, l));
+          // Evicted slots go back to the heap: storage is within 16 slots of what each head holds.
+          const slotBytes = (2 * 16 + 1) * 4;
+          const held = after.flat().reduce((a, b) => a + b, 0);
+          assert.ok(ctx.cache.bytes <= (held + 16 * after.flat().length) * slotBytes, `${name} frees memory`);
           for (let i = 0; i < 5; i++) ctx.evaluate([5 + i], 'decode');
           const decoded = [0, 1].map((l) => lengths(ctx, l));
           ctx.dispose();
