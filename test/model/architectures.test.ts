@@ -76,7 +76,12 @@ const TYPES = [
   GgmlType.Q6_K,
 ];
 
-/** Relative tolerance (of the logits' scale) per type: int8 activation quantisation in the WASM kernels. */
+/**
+ * Max |Δlogit| as a fraction of the largest |logit|. Float types: summation order only. Quantised types: the
+ * WASM kernels quantise activations to int8 blocks (as llama.cpp does) while the reference multiplies with
+ * f32 activations; through 2 layers that moves logits by 1–3.5% of their scale on these random models
+ * (measured: 0.6–1.0 on a scale of 30–36), so the bound is 5%. Kernel-level bounds are in test/kernels.
+ */
 const TOLERANCE: Partial<Record<GgmlType, number>> = {
   [GgmlType.F32]: 1e-4,
   [GgmlType.F16]: 1e-3,
@@ -120,7 +125,7 @@ for (const shape of Object.keys(SHAPES)) {
           scale = Math.max(scale, Math.abs(ref[p][j]));
         }
       }
-      const tol = (TOLERANCE[type] ?? 3e-2) * scale;
+      const tol = (TOLERANCE[type] ?? 5e-2) * scale;
       t.diagnostic(
         `${ggmlTypeName(type)}: max |Δlogit| ${maxDiff.toExponential(2)} (logit scale ${scale.toFixed(1)}, bound ${tol.toExponential(2)})`,
       );
