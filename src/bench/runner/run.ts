@@ -1,6 +1,6 @@
 // Runs the grid on one model: each sample is generated once and every press runs on it, greedily, query-
 // agnostic (prefill the context alone, compressing, then feed the question) or query-aware (the press sees the
-// question before the context's final compression). Finished samples go to results.jsonl; samples already
+// question before the context's final compression, then the question is fed the same way). Finished samples go to results.jsonl; samples already
 // there are skipped, so an interrupted run resumes where it stopped.
 import { createHash } from 'node:crypto';
 import { basename, join } from 'node:path';
@@ -18,7 +18,6 @@ import { ResultStore, type SampleRecord } from './store.js';
 export interface BenchOptions extends GridSpec {
   /** Where results.jsonl and kept.json go (the directory must exist). */
   outDir: string;
-  tasks: string[];
   /** Haystack text, bAbI directory, LongBench rows: what the tasks need. */
   taskContext?: TaskContext;
   /** Which distinct sample, in run order, the kept-token view records (default 0, the first). */
