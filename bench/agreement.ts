@@ -72,7 +72,8 @@ async function ours(path: string, theirs: number[]): Promise<{ free: number[]; f
     const ctx = model.createContext();
     let logits = ctx.evaluate(PROMPT);
     const out: number[] = [];
-    for (let i = 0; i < steps; i++) {
+    // llama.cpp's stream ends early at an end-of-generation token; compare over what it produced.
+    for (let i = 0; i < theirs.length; i++) {
       out.push(argmax(logits));
       logits = ctx.evaluate([feed(i, out[i])]);
     }
@@ -95,10 +96,11 @@ for (const [name, shape] of Object.entries(SHAPES)) {
     const theirs = await llamaCppGreedy(path, PROMPT, steps);
     const { free, forced } = await ours(path, theirs);
     let prefix = 0;
-    while (prefix < steps && free[prefix] === theirs[prefix]) prefix++;
+    const n = theirs.length;
+    while (prefix < n && free[prefix] === theirs[prefix]) prefix++;
     const top1 = forced.filter((t, i) => t === theirs[i]).length;
     lines.push(
-      `${name.padEnd(6)} ${ggmlTypeName(type).padEnd(5)} identical prefix ${String(prefix).padStart(3)}/${steps}   top-1 ${String(top1).padStart(3)}/${steps}`,
+      `${name.padEnd(6)} ${ggmlTypeName(type).padEnd(5)} identical prefix ${String(prefix).padStart(3)}/${n}   top-1 ${String(top1).padStart(3)}/${n}`,
     );
     process.stderr.write(`${lines[lines.length - 1]}\n`);
   }
