@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeReport } from '../../bench/report/index.js';
@@ -7,6 +7,7 @@ import { summaryTable } from '../../bench/report/table.js';
 import { SEED_OFFSET } from '../../bench/runner/grid.js';
 import { RESULTS_FILE, runBench } from '../../bench/runner/run.js';
 import {
+  formatLength,
   parseDepths,
   parseLengths,
   parseModes,
@@ -40,7 +41,7 @@ ${MODEL_HELP}
       --samples N         samples per task, length and depth (default 5); sample i uses seed ${SEED_OFFSET} + i
       --mode MODE         agnostic (default): compress the context before the question is seen;
                           aware: the press sees the question first; both. laserkv always runs aware
-      --out DIR           where results go (default bench-results)
+  -o, --out DIR           where results go (default bench-results)
       --show-sample N     the sample (in run order, 0 = the first) whose kept tokens the report shows
       --babi DIR          bAbI directory (qa*_test.txt) for babilong:*
       --longbench FILE    LongBench JSONL file for longbench:*
@@ -94,6 +95,8 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const samples = num(values, 'samples', { int: true, min: 1 }) ?? 5;
   const showSample = num(values, 'show-sample', { int: true, min: 0 }) ?? 0;
   const outDir = values.out ?? 'bench-results';
+  if (existsSync(outDir) && !statSync(outDir).isDirectory())
+    throw new UsageError(`--out ${outDir} is a file, not a directory`);
   mkdirSync(outDir, { recursive: true });
 
   const model = await loadFromArgs(values);
@@ -138,8 +141,10 @@ export async function benchCommand(argv: string[]): Promise<void> {
       process.stdout.write(`${summaryTable(rows)}\n\n`);
       if (run.skipped > 0) process.stdout.write(`${run.skipped} samples were already done (skipped)\n`);
       if (note) process.stdout.write(`${note}\n`);
+      const k = run.kept.sample;
+      const shown = `${k.task} at ${formatLength(k.length)}${k.depth === null ? '' : ` depth ${k.depth}`}, sample ${k.index}; --show-sample picks another`;
       process.stdout.write(
-        `results: ${outDir}/${RESULTS_FILE}\nsummary: ${files.csv}\nreport:  ${files.html}\n`,
+        `results: ${outDir}/${RESULTS_FILE}\nsummary: ${files.csv}\nreport:  ${files.html} (kept tokens: ${shown})\n`,
       );
     }
     if (run.interrupted) process.exitCode = 130;
