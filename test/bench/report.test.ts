@@ -3,7 +3,7 @@
 // the kept-token view reacting to its selectors, no console errors. A screenshot is left in the temp
 // directory to look at.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -244,7 +244,6 @@ test('the report renders in headless Chromium: charts, a working kept view, no c
     );
     const shot = join(tmpdir(), 'kvsieve-bench-report.png');
     await page.screenshot({ path: shot, fullPage: true });
-    writeFileSync(join(tmpdir(), 'kvsieve-bench-report.html'), readFileSync(html));
   } finally {
     await browser.close();
   }
