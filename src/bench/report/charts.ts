@@ -15,7 +15,8 @@ function seriesOf(
     const label = seriesLabel(r);
     let s = by.get(label);
     if (!s) {
-      s = { label, colour: colours.get(label) ?? '#444444', points: [], reference: r.press === 'full' };
+      const colour = colours.get(r.press) ?? '#444444';
+      s = { label, colour, points: [], reference: r.press === 'full', dotted: r.mode === 'aware' };
       by.set(label, s);
     }
     s.points.push([r.ratio, r.y]);

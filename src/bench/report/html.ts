@@ -48,7 +48,7 @@ function table(records: readonly SampleRecord[]): string {
 
 export function renderReport(input: ReportInput): string {
   const { records } = input;
-  const colours = colourMap([...new Set(records.map(seriesLabel))]);
+  const colours = colourMap([...new Set(records.map((r) => r.press))]);
   const heat = depthHeatmaps(records);
   const modes = [...new Set(records.filter((r) => r.press !== 'full').map((r) => r.mode))];
   const sections = [

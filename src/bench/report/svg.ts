@@ -20,9 +20,13 @@ const PALETTE = [
   '#ad494a',
 ];
 
-/** One colour per series label, the same in every chart of a report. */
-export function colourMap(labels: readonly string[]): Map<string, string> {
-  return new Map(labels.map((l, i) => [l, l === 'full' ? '#000000' : PALETTE[i % PALETTE.length]]));
+/** One colour per press, the same in every chart of a report (the full cache black). */
+export function colourMap(presses: readonly string[]): Map<string, string> {
+  const others = presses.filter((p) => p !== 'full');
+  return new Map([
+    ['full', '#000000'],
+    ...others.map((p, i): [string, string] => [p, PALETTE[i % PALETTE.length]]),
+  ]);
 }
 
 export interface Series {
@@ -32,6 +36,8 @@ export interface Series {
   points: [number, number][];
   /** Drawn as a dashed line across the whole x range at its (only) y: a reference such as the full cache. */
   reference?: boolean;
+  /** Dotted: the query-aware run of a press (the same colour as its query-agnostic one). */
+  dotted?: boolean;
 }
 
 export interface LineChart {
@@ -43,9 +49,9 @@ export interface LineChart {
   formatY: (y: number) => string;
 }
 
-const W = 460;
+const W = 480;
 const H = 250;
-const M = { left: 78, right: 150, top: 28, bottom: 40 };
+const M = { left: 78, right: 170, top: 28, bottom: 40 };
 
 export function lineChart(c: LineChart): string {
   const xs = [
@@ -88,7 +94,7 @@ export function lineChart(c: LineChart): string {
     }
     const pts = [...s.points].sort((a, b) => a[0] - b[0]);
     out.push(
-      `<polyline fill="none" stroke="${s.colour}" stroke-width="2" points="${pts.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')}"/>`,
+      `<polyline fill="none" stroke="${s.colour}" stroke-width="2"${s.dotted ? ' stroke-dasharray="2 3"' : ''} points="${pts.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')}"/>`,
     );
     for (const [x, y] of pts)
       out.push(
@@ -99,7 +105,7 @@ export function lineChart(c: LineChart): string {
     const y = M.top + 6 + i * 16;
     const x = W - M.right + 12;
     out.push(
-      `<line x1="${x}" x2="${x + 18}" y1="${y}" y2="${y}" stroke="${s.colour}" stroke-width="2"${s.reference ? ' stroke-dasharray="5 4"' : ''}/>`,
+      `<line x1="${x}" x2="${x + 18}" y1="${y}" y2="${y}" stroke="${s.colour}" stroke-width="2"${s.reference ? ' stroke-dasharray="5 4"' : s.dotted ? ' stroke-dasharray="2 3"' : ''}/>`,
       `<text x="${x + 24}" y="${y + 4}">${esc(s.label)}</text>`,
     );
   });
