@@ -9,6 +9,7 @@ import { CONVERT_HELP, convertCommand } from './commands/convert.js';
 import { DEMO_HELP, demoCommand } from './commands/demo.js';
 import { GENERATE_HELP, generateCommand } from './commands/generate.js';
 import { INSPECT_HELP, inspectCommand } from './commands/inspect.js';
+import { PRESSES_HELP, pressesCommand } from './commands/presses.js';
 import { SERVE_HELP, serveCommand } from './commands/serve.js';
 import { reportAndExit, UsageError } from './errors.js';
 
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<
   convert: { help: CONVERT_HELP, run: convertCommand },
   serve: { help: SERVE_HELP, run: serveCommand },
   bench: { help: BENCH_HELP, run: benchCommand },
+  presses: { help: PRESSES_HELP, run: pressesCommand },
 };
 
 const USAGE = `kvsieve — long-context LLM inference with KV-cache compression
@@ -34,6 +36,7 @@ commands:
   convert    convert a llama2.c checkpoint to GGUF
   serve      OpenAI-compatible HTTP server with a web page to chat and watch the KV cache
   bench      accuracy, memory and kept tokens of presses on long-context tasks, with an HTML report
+  presses    list the KV-cache compression methods
 
 Run "kvsieve <command> --help" for a command's options.`;
 

@@ -38,8 +38,24 @@ function kvsieve(...args: string[]): { code: number | null; out: string; err: st
 test('--help lists the commands, and each command has its own help', () => {
   const r = kvsieve('--help');
   assert.equal(r.code, 0);
-  for (const c of ['demo', 'generate', 'chat', 'inspect', 'convert'])
+  for (const c of ['demo', 'generate', 'chat', 'inspect', 'convert', 'serve', 'bench', 'presses']) {
     assert.match(r.out, new RegExp(`\\b${c}\\b`));
+  }
+  const p = kvsieve('presses');
+  for (const name of [
+    'full',
+    'lagkv',
+    'laserkv',
+    'h2o',
+    'snapkv',
+    'pyramidkv',
+    'tova',
+    'adakv',
+    'streaming',
+    'knorm',
+  ]) {
+    assert.match(p.out, new RegExp(`^\\s+${name}\\s`, 'm'));
+  }
   const g = kvsieve('generate', '--help');
   assert.equal(g.code, 0);
   assert.match(g.out, /--max-tokens/);
