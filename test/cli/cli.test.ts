@@ -172,3 +172,31 @@ test('chat reads piped turns, keeps one compressed cache, and answers /stats', (
   assert.ok(Number(m[1]) > 16);
   assert.ok(Math.abs(Number(m[2]) - (16 / Number(m[1])) * 100) < 0.1);
 });
+
+test('demo --json reports every press on every length, with kept fractions', () => {
+  const roomy = join(dir, 'roomy-demo.gguf');
+  writeSyntheticModel(roomy, { ...TINY, contextLength: 1024 });
+  const r = kvsieve(
+    'demo',
+    '-m',
+    roomy,
+    '--lengths',
+    '300,600',
+    '--presses',
+    'full,lagkv,streaming',
+    '--json',
+  );
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out) as {
+    results: { press: string; tokens: number; keptFraction: number; correct: boolean }[];
+  };
+  assert.equal(j.results.length, 6);
+  assert.deepEqual(
+    j.results.map((x) => x.press),
+    ['full', 'lagkv', 'streaming', 'full', 'lagkv', 'streaming'],
+  );
+  for (const x of j.results) assert.ok(Math.abs(x.tokens - (x.tokens < 450 ? 300 : 600)) <= 6);
+  // Streaming at 4× keeps a quarter; full keeps everything.
+  assert.equal(j.results[0].keptFraction, 1);
+  assert.ok(j.results[5].keptFraction < 0.3);
+});

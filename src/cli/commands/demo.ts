@@ -17,7 +17,8 @@ ${MODEL_HELP}
       --presses P,P,...   presses to compare (default full,lagkv,streaming,knorm)
   -r, --ratio R           compression ratio for the presses (default 4)
       --digits N          passkey digits (default 5)
-      --seed N            which passkeys (default 1)`;
+      --seed N            which passkeys (default 1)
+      --json              one JSON object with every answer instead of the table`;
 
 function parseLength(s: string): number {
   const m = s.trim().match(/^(\d+(?:\.\d+)?)(k?)$/i);
@@ -37,6 +38,7 @@ export async function demoCommand(argv: string[]): Promise<void> {
       ratio: { type: 'string', short: 'r' },
       digits: { type: 'string' },
       seed: { type: 'string' },
+      json: { type: 'boolean' },
     },
   });
   const lengths = (values.lengths ?? '512,1024,2048').split(',').map(parseLength);
@@ -49,9 +51,18 @@ export async function demoCommand(argv: string[]): Promise<void> {
   const digits = num(values, 'digits', { int: true, min: 1, max: 256 }) ?? 5;
   const seed = num(values, 'seed', { int: true, min: 0 }) ?? 1;
   const model = await loadFromArgs(values);
-  const out = (s: string) => process.stdout.write(s);
+  const json = values.json === true;
+  const out = (text: string) => {
+    if (!json) process.stdout.write(text);
+  };
   try {
     const c = model.config;
+    const samples = lengths.map((len, i) => {
+      if (len > c.contextLength) {
+        throw new UsageError(`--lengths: ${len} exceeds the model's context of ${c.contextLength}`);
+      }
+      return passkeySample(model.tokenizer, { tokens: len, depth: 0.5, digits, seed: seed + i });
+    });
     out(
       `${c.name}: ${c.nLayers} layers, ${c.nHeads} heads / ${c.nKvHeads} KV heads, context ${c.contextLength}, ${model.backend.name} kernels\n`,
     );
@@ -61,16 +72,24 @@ export async function demoCommand(argv: string[]): Promise<void> {
       `${'tokens'.padStart(7)}  ${'passkey'.padEnd(digits + 1)} ${presses.map((p) => p.name.padEnd(col)).join(' ')}\n`,
     );
     const score: number[] = presses.map(() => 0);
-    for (const [i, len] of lengths.entries()) {
-      if (len > c.contextLength)
-        throw new UsageError(`--lengths: ${len} exceeds the model's context of ${c.contextLength}`);
-      const s = passkeySample(model.tokenizer, { tokens: len, depth: 0.5, digits, seed: seed + i });
+    const rows: Record<string, unknown>[] = [];
+    for (const s of samples) {
       const cells: string[] = [];
       for (const [j, press] of presses.entries()) {
         const ctx = model.createContext({ press });
         const answer = (await ctx.complete(s.prompt, { maxTokens: digits + 3 })).trim();
         const ok = scorePasskey(answer, s.answer) === 1;
         score[j] += ok ? 1 : 0;
+        rows.push({
+          tokens: s.tokens,
+          passkey: s.answer,
+          press: press.name,
+          ratio: press.ratio ?? 1,
+          answer,
+          correct: ok,
+          keptFraction: ctx.keptFraction,
+          peakKvBytes: ctx.peakCacheBytes,
+        });
         const shown = answer.match(/\d+/)?.[0] ?? (answer.slice(0, digits) || '∅');
         cells.push(
           `${ok ? '✓' : '✗'} ${shown.slice(0, digits)} ${formatBytes(ctx.peakCacheBytes)}`.padEnd(col),
@@ -80,9 +99,10 @@ export async function demoCommand(argv: string[]): Promise<void> {
       out(`${String(s.tokens).padStart(7)}  ${s.answer.padEnd(digits + 1)} ${cells.join(' ')}\n`);
     }
     out(
-      `\n${'correct'.padStart(7)}  ${''.padEnd(digits + 1)} ${score.map((n) => `${n}/${lengths.length}`.padEnd(col)).join(' ')}\n`,
+      `\n${'correct'.padStart(7)}  ${''.padEnd(digits + 1)} ${score.map((n) => `${n}/${samples.length}`.padEnd(col)).join(' ')}\n`,
     );
     out('(each cell: right/wrong, the number answered, the peak KV-cache memory)\n');
+    if (json) process.stdout.write(`${JSON.stringify({ model: c.name, digits, ratio, results: rows })}\n`);
   } finally {
     await model.close();
   }
