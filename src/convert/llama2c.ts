@@ -8,8 +8,9 @@
 // tokenizer.bin: int32 max_token_length, then per token: f32 score, int32 byte length, bytes. The exporter
 // replaced SentencePiece's "▁" with " " and wrote BOS/EOS as "\n<s>\n" / "\n</s>\n"; both are undone here.
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
-import { GgmlType, GgufError, type GgufKv, GgufValueType } from '../gguf/types.js';
+import { GgmlType, GgufError, type GgufKv } from '../gguf/types.js';
 import { writeGguf } from '../gguf/writer.js';
+import { modelKv, spmVocabKv } from '../model/metadata.js';
 
 export interface Llama2cHeader {
   dim: number;
@@ -162,47 +163,22 @@ export function convertLlama2c(
     add('output_norm.weight', raw.rms_final, 0, [h.dim]);
     if (!h.sharedClassifier) add('output.weight', raw.wcls, 0, [h.dim, h.vocabSize]);
 
-    const u32 = (key: string, value: number): GgufKv => ({ key, type: GgufValueType.UINT32, value });
-    const f32 = (key: string, value: number): GgufKv => ({ key, type: GgufValueType.FLOAT32, value });
-    const str = (key: string, value: string): GgufKv => ({ key, type: GgufValueType.STRING, value });
     const kv: GgufKv[] = [
-      str('general.architecture', 'llama'),
-      str('general.name', name),
-      u32('general.file_type', 0),
-      u32('llama.context_length', h.seqLen),
-      u32('llama.embedding_length', h.dim),
-      u32('llama.block_count', h.nLayers),
-      u32('llama.feed_forward_length', h.hiddenDim),
-      u32('llama.attention.head_count', h.nHeads),
-      u32('llama.attention.head_count_kv', h.nKvHeads),
-      f32('llama.attention.layer_norm_rms_epsilon', 1e-5),
-      f32('llama.rope.freq_base', 10000),
-      u32('llama.rope.dimension_count', headSize),
-      u32('llama.vocab_size', h.vocabSize),
-      str('tokenizer.ggml.model', 'llama'),
-      {
-        key: 'tokenizer.ggml.tokens',
-        type: GgufValueType.ARRAY,
-        arrayType: GgufValueType.STRING,
-        value: vocab.tokens,
-      },
-      {
-        key: 'tokenizer.ggml.scores',
-        type: GgufValueType.ARRAY,
-        arrayType: GgufValueType.FLOAT32,
-        value: vocab.scores,
-      },
-      {
-        key: 'tokenizer.ggml.token_type',
-        type: GgufValueType.ARRAY,
-        arrayType: GgufValueType.INT32,
-        value: vocab.types,
-      },
-      u32('tokenizer.ggml.unknown_token_id', 0),
-      u32('tokenizer.ggml.bos_token_id', 1),
-      u32('tokenizer.ggml.eos_token_id', 2),
-      { key: 'tokenizer.ggml.add_bos_token', type: GgufValueType.BOOL, value: true },
-      { key: 'tokenizer.ggml.add_eos_token', type: GgufValueType.BOOL, value: false },
+      ...modelKv({
+        arch: 'llama',
+        name,
+        contextLength: h.seqLen,
+        dim: h.dim,
+        nLayers: h.nLayers,
+        ffnDim: h.hiddenDim,
+        nHeads: h.nHeads,
+        nKvHeads: h.nKvHeads,
+        headDim: headSize,
+        normEps: 1e-5,
+        ropeBase: 10000,
+        vocabSize: h.vocabSize,
+      }),
+      ...spmVocabKv(vocab),
     ];
     writeGguf(out, { kv, tensors });
     return h;

@@ -4,9 +4,10 @@
 
 import { Rng } from '../generate/sampler.js';
 import { quantize } from '../gguf/quants.js';
-import { BLOCK_LAYOUT, GgmlType, type GgufKv, GgufValueType } from '../gguf/types.js';
+import { BLOCK_LAYOUT, GgmlType } from '../gguf/types.js';
 import { writeGguf } from '../gguf/writer.js';
 import type { Architecture } from './config.js';
+import { modelKv, spmVocabKv } from './metadata.js';
 
 export interface SyntheticModelSpec {
   arch: Architecture;
@@ -120,49 +121,9 @@ export function writeSyntheticModel(path: string, s: SyntheticModelSpec): void {
   vector('output_norm.weight', s.dim, 1, 0.1);
   if (!s.tiedOutput) matrix('output.weight', s.vocabSize, s.dim, OUTPUT_STD);
 
-  const a = s.arch;
-  const u32 = (key: string, value: number): GgufKv => ({ key, type: GgufValueType.UINT32, value });
-  const f32 = (key: string, value: number): GgufKv => ({ key, type: GgufValueType.FLOAT32, value });
-  const str = (key: string, value: string): GgufKv => ({ key, type: GgufValueType.STRING, value });
-  const vocab = syntheticVocab(s.vocabSize);
-  const kv: GgufKv[] = [
-    str('general.architecture', a),
-    str('general.name', `synthetic-${a}`),
-    u32(`${a}.context_length`, s.contextLength),
-    u32(`${a}.embedding_length`, s.dim),
-    u32(`${a}.block_count`, s.nLayers),
-    u32(`${a}.feed_forward_length`, s.ffnDim),
-    u32(`${a}.attention.head_count`, s.nHeads),
-    u32(`${a}.attention.head_count_kv`, s.nKvHeads),
-    u32(`${a}.attention.key_length`, headDim),
-    u32(`${a}.attention.value_length`, headDim),
-    f32(`${a}.attention.layer_norm_rms_epsilon`, 1e-6),
-    f32(`${a}.rope.freq_base`, s.ropeBase ?? 10000),
-    u32(`${a}.rope.dimension_count`, headDim),
-    str('tokenizer.ggml.model', 'llama'),
-    str('tokenizer.ggml.pre', 'default'),
-    {
-      key: 'tokenizer.ggml.tokens',
-      type: GgufValueType.ARRAY,
-      arrayType: GgufValueType.STRING,
-      value: vocab.tokens,
-    },
-    {
-      key: 'tokenizer.ggml.scores',
-      type: GgufValueType.ARRAY,
-      arrayType: GgufValueType.FLOAT32,
-      value: vocab.scores,
-    },
-    {
-      key: 'tokenizer.ggml.token_type',
-      type: GgufValueType.ARRAY,
-      arrayType: GgufValueType.INT32,
-      value: vocab.types,
-    },
-    u32('tokenizer.ggml.unknown_token_id', 0),
-    u32('tokenizer.ggml.bos_token_id', 1),
-    u32('tokenizer.ggml.eos_token_id', 2),
-    { key: 'tokenizer.ggml.add_bos_token', type: GgufValueType.BOOL, value: true },
+  const kv = [
+    ...modelKv({ ...s, name: `synthetic-${s.arch}`, headDim, normEps: 1e-6, ropeBase: s.ropeBase ?? 10000 }),
+    ...spmVocabKv(syntheticVocab(s.vocabSize)),
   ];
   writeGguf(path, { kv, tensors });
 }
