@@ -135,8 +135,26 @@ test('a 4096-token prefill at 4× leaves S + ⌊rL⌋(P−1) + L + rem = 1216 to
     assert.equal(ctx.cache.length(0, 0), 1263);
     ctx.evaluate([7], 'decode');
     assert.equal(ctx.cache.length(1, 1), 1168);
-    full.dispose();
-    ctx.dispose();
+
+    // useThenCompress: false compresses inside the forward pass, before attention. Layer 0's keys do not
+    // depend on attention, so its kept set is the same; the step that triggered compression already read
+    // the compressed cache, so what follows (deeper layers' keys, the logits) differs.
+    const used = model.createContext({ press: { name: 'lagkv', ratio: 4 } });
+    const early = model.createContext({ press: { name: 'lagkv', ratio: 4, useThenCompress: false } });
+    const a = used.evaluate(prompt.slice(0, 300));
+    const b = early.evaluate(prompt.slice(0, 300));
+    assert.equal(used.cache.length(0, 0), early.cache.length(0, 0));
+    assert.deepEqual(used.cache.read(0, 1).positions, early.cache.read(0, 1).positions);
+    assert.ok(
+      a.some((x, i) => Math.abs(x - b[i]) > 1e-4),
+      'compressing before attention changes that step',
+    );
+
+    // The one-shot variant acts once at the end of the prefill and keeps floor(n / ratio) per head.
+    const once = model.createContext({ press: { name: 'lagkv', ratio: 4, mode: 'oneshot' } });
+    once.evaluate(prompt);
+    assert.equal(once.cache.length(0, 1), 1024);
+    for (const c of [full, ctx, used, early, once]) c.dispose();
   } finally {
     await model.close();
   }
