@@ -4,7 +4,8 @@
 // ("normal") RoPE that llama.cpp applies for `llama`.
 //
 //   node --import tsx tools/train/export-gguf.ts /tmp/kvsieve-demo [models/kvsieve-demo.gguf] [--type f16|q8_0]
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { quantize } from '../../src/gguf/quants.js';
 import { GgmlType, GgufValueType } from '../../src/gguf/types.js';
 import { type GgufTensorData, kv, writeGguf } from '../../src/gguf/writer.js';
@@ -61,6 +62,7 @@ function main(): void {
   });
 
   const a = 'llama';
+  mkdirSync(dirname(out), { recursive: true });
   writeGguf(out, {
     kv: [
       kv.str('general.architecture', a),
