@@ -118,8 +118,8 @@ export class Context {
     if (keep) this.cache.apply(layer, keep);
   }
 
-  private compress(step: StepInfo): void {
-    if (!this.press || this.press.compressBeforeAttention) return;
+  private compressAll(step: StepInfo): void {
+    if (!this.press) return;
     for (let l = 0; l < this.model.config.nLayers; l++) this.compressLayer(l, step);
   }
 
@@ -149,7 +149,8 @@ export class Context {
     );
     this.tokens.push(...chunk);
     this.peakCacheBytes = Math.max(this.peakCacheBytes, this.cache.bytes);
-    this.compress(step);
+    // Presses that compress before attention already did so inside the forward call.
+    if (!this.press?.compressBeforeAttention) this.compressAll(step);
     return logits;
   }
 
@@ -261,9 +262,7 @@ export class Context {
         this.cache.truncate(at, seen);
       }
     }
-    if (this.press?.compressBeforeAttention) {
-      for (let l = 0; l < this.model.config.nLayers; l++) this.compressLayer(l, step);
-    } else this.compress(step);
+    this.compressAll(step);
   }
 
   /** Tokenises `prompt` (or takes token ids), prefills it, and streams generated tokens. */

@@ -15,10 +15,10 @@ import { isUserError } from '../../src/cli/errors.js';
 import { GgmlType } from '../../src/gguf/types.js';
 import { writeSyntheticModel } from '../../src/model/synthetic.js';
 import { pressNames } from '../../src/presses/index.js';
+import { CHROMIUM, launchChromium } from '../helpers/chromium.js';
 import { hasShared, sharedPath } from '../helpers/shared.js';
 import { tempDir } from '../helpers/tmp.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const dir = tempDir();
 const model = join(dir, 'tiny.gguf');
 // 4k context: BABILong's 1280 counts the context alone, and CWE needs ~1.2k tokens in this vocabulary.
@@ -117,19 +117,7 @@ test(`every task family (${TASKS.join(', ')}) × every press, then a rerun that 
   assert.ok(existsSync(join(out, 'kept.json')));
 
   if (existsSync(CHROMIUM)) {
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       const errors: string[] = [];

@@ -18,9 +18,8 @@ import {
 import type { KeptView } from '../../src/bench/runner/kept.js';
 import type { Mode } from '../../src/bench/runner/spec.js';
 import type { SampleRecord } from '../../src/bench/runner/store.js';
+import { launchChromium, SKIP_CHROMIUM } from '../helpers/chromium.js';
 import { tempDir } from '../helpers/tmp.js';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 function records(): SampleRecord[] {
   const out: SampleRecord[] = [];
@@ -189,9 +188,8 @@ test('the HTML is one self-contained file with every chart, the kept view escape
 });
 
 test('the report renders in headless Chromium: charts, a working kept view, no console errors', {
-  skip: !existsSync(CHROMIUM) && `skipped: ${CHROMIUM} not present (apt install chromium)`,
+  skip: SKIP_CHROMIUM,
 }, async () => {
-  const { chromium } = await import('playwright-core');
   const out = tempDir();
   const { html, csv } = writeReport(out, {
     records: records(),
@@ -201,18 +199,7 @@ test('the report renders in headless Chromium: charts, a working kept view, no c
     note: 'interrupted: 10 of 12 samples done',
   });
   assert.ok(existsSync(csv));
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const errors: string[] = [];

@@ -1,29 +1,10 @@
 // The web page in headless Chromium: it renders, a chat turn streams in, the cache view appears, and the
 // console stays free of errors. Skips where Chromium is not installed (CI installs it: see .ci/run).
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { test } from 'node:test';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { launchChromium, SKIP_CHROMIUM as skip } from '../helpers/chromium.js';
 import { startServer } from './helpers.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `skipped: ${CHROMIUM} not found (apt-get install -y chromium)`;
-
-async function launch(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-    timeout: 60_000,
-  });
-}
 
 /** Collects console errors and uncaught exceptions. */
 function watchErrors(page: Page): string[] {
@@ -50,7 +31,7 @@ test('chat round trip: streamed reply, cache view per layer and head, no console
   skip,
 }, async () => {
   const s = await startServer();
-  const browser = await launch();
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     const errors = watchErrors(page);
@@ -99,7 +80,7 @@ test('chat round trip: streamed reply, cache view per layer and head, no console
 
 test('with an API key, the browser logs in once (Basic auth) and the page works', { skip }, async () => {
   const s = await startServer({ apiKey: 'sekret' });
-  const browser = await launch();
+  const browser = await launchChromium();
   try {
     const anonymous = await browser.newPage();
     // Without credentials Chromium either shows the 401 or fails the navigation (headless cannot ask).
