@@ -2,25 +2,12 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { GgmlType } from '../../src/gguf/types.js';
 import { Model } from '../../src/model/model.js';
-import { writeSyntheticModel } from '../../src/model/synthetic.js';
+import { writeTinyModel } from '../helpers/tiny-model.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const path = join(tempDir(), 'ctx.gguf');
-writeSyntheticModel(path, {
-  arch: 'llama',
-  dim: 64,
-  nLayers: 2,
-  nHeads: 4,
-  nKvHeads: 2,
-  ffnDim: 128,
-  vocabSize: 300,
-  contextLength: 1024,
-  type: GgmlType.F32,
-  tiedOutput: false,
-  seed: 11,
-});
+writeTinyModel(path, { arch: 'llama', contextLength: 1024, seed: 11 });
 const PROMPT = Array.from({ length: 300 }, (_, i) => 3 + ((i * 13) % 290));
 
 test('chunked prefill gives the same logits as smaller and larger chunks', async () => {

@@ -5,28 +5,15 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Context } from '../../src/generate/context.js';
-import { GgmlType } from '../../src/gguf/types.js';
 import { Model } from '../../src/model/model.js';
-import { writeSyntheticModel } from '../../src/model/synthetic.js';
 import type { PressSpec } from '../../src/presses/index.js';
 import { pyramidBudgets } from '../../src/presses/pyramidkv.js';
+import { writeTinyModel } from '../helpers/tiny-model.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const dir = tempDir();
 const modelPath = join(dir, 'm.gguf');
-writeSyntheticModel(modelPath, {
-  arch: 'qwen2',
-  dim: 64,
-  nLayers: 2,
-  nHeads: 4,
-  nKvHeads: 2,
-  ffnDim: 128,
-  vocabSize: 300,
-  contextLength: 2048,
-  type: GgmlType.F32,
-  tiedOutput: false,
-  seed: 9,
-});
+writeTinyModel(modelPath);
 const PROMPT = Array.from({ length: 700 }, (_, i) => 3 + ((i * 17) % 290));
 const QUESTION = [40, 41, 42, 43, 44, 45];
 const SPECS: PressSpec[] = [{ ratio: 4 }, { budget: 100 }].map((b) => ({ name: '', ...b }));

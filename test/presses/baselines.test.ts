@@ -2,14 +2,13 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { GgmlType } from '../../src/gguf/types.js';
 import { Model } from '../../src/model/model.js';
-import { writeSyntheticModel } from '../../src/model/synthetic.js';
 import { pressFromSpec, pressNames } from '../../src/presses/index.js';
 import { KnormPress } from '../../src/presses/knorm.js';
 import { L2KvPress } from '../../src/presses/l2kv.js';
 import { RandomPress } from '../../src/presses/random.js';
 import { StreamingLlmPress } from '../../src/presses/streaming-llm.js';
+import { writeTinyModel } from '../helpers/tiny-model.js';
 import { tempDir } from '../helpers/tmp.js';
 import { fakeState } from './fake-state.js';
 
@@ -83,19 +82,7 @@ test('bad press options are rejected with clear errors', () => {
 
 const dir = tempDir();
 const modelPath = join(dir, 'm.gguf');
-writeSyntheticModel(modelPath, {
-  arch: 'qwen2',
-  dim: 64,
-  nLayers: 2,
-  nHeads: 4,
-  nKvHeads: 2,
-  ffnDim: 128,
-  vocabSize: 300,
-  contextLength: 2048,
-  type: GgmlType.F32,
-  tiedOutput: false,
-  seed: 9,
-});
+writeTinyModel(modelPath);
 const PROMPT = Array.from({ length: 700 }, (_, i) => 3 + ((i * 17) % 290));
 
 test('budget presses hold exactly their budget after prefill and after each decode step', async () => {

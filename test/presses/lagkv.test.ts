@@ -3,10 +3,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { GgmlType } from '../../src/gguf/types.js';
 import { Model } from '../../src/model/model.js';
-import { writeSyntheticModel } from '../../src/model/synthetic.js';
 import { LagKvPress, lagPartitionScore } from '../../src/presses/lagkv.js';
+import { writeTinyModel } from '../helpers/tiny-model.js';
 import { tempDir } from '../helpers/tmp.js';
 import { fakeState } from './fake-state.js';
 
@@ -102,19 +101,7 @@ test('bad options are rejected by name', () => {
 
 test('a 4096-token prefill at 4× leaves S + ⌊rL⌋(P−1) + L + rem = 1216 tokens per head; decoding fires every L tokens', async () => {
   const path = join(tempDir(), 'lag.gguf');
-  writeSyntheticModel(path, {
-    arch: 'llama',
-    dim: 64,
-    nLayers: 2,
-    nHeads: 4,
-    nKvHeads: 2,
-    ffnDim: 128,
-    vocabSize: 300,
-    contextLength: 8192,
-    type: GgmlType.F32,
-    tiedOutput: false,
-    seed: 5,
-  });
+  writeTinyModel(path, { arch: 'llama', contextLength: 8192, seed: 5 });
   const model = await Model.load(path, { threads: 2 });
   try {
     const prompt = Array.from({ length: 4096 }, (_, i) => 3 + ((i * 31) % 290));

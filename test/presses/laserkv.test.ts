@@ -4,12 +4,11 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Rng } from '../../src/generate/sampler.js';
-import { GgmlType } from '../../src/gguf/types.js';
 import { Model } from '../../src/model/model.js';
-import { writeSyntheticModel } from '../../src/model/synthetic.js';
 import { type LaserKvOptions, LaserKvPress, laserBudget } from '../../src/presses/laserkv.js';
 import { lshRecall, twoTableProbability } from '../../src/presses/lsh.js';
 import type { AttentionObservation, KeepSets, LayerState, Press, StepInfo } from '../../src/presses/press.js';
+import { writeTinyModel } from '../helpers/tiny-model.js';
 import { tempDir } from '../helpers/tmp.js';
 import { attendState, observation, probsOf } from './attend-state.js';
 
@@ -121,19 +120,7 @@ test('LSH ablation: the survivors first, then the most recent candidates', () =>
 
 const dir = tempDir();
 const modelPath = join(dir, 'm.gguf');
-writeSyntheticModel(modelPath, {
-  arch: 'qwen2',
-  dim: 64,
-  nLayers: 2,
-  nHeads: 4,
-  nKvHeads: 2,
-  ffnDim: 128,
-  vocabSize: 300,
-  contextLength: 2048,
-  type: GgmlType.F32,
-  tiedOutput: false,
-  seed: 9,
-});
+writeTinyModel(modelPath);
 const PROMPT = Array.from({ length: 600 }, (_, i) => 3 + ((i * 17) % 290));
 const QUESTION = [40, 41, 42, 43, 44];
 

@@ -3,27 +3,14 @@ import { join } from 'node:path';
 import { after } from 'node:test';
 import { GgmlType } from '../../src/gguf/types.js';
 import { Model } from '../../src/model/model.js';
-import { writeSyntheticModel } from '../../src/model/synthetic.js';
 import { KvsieveServer, type RequestLogEntry, type ServerOptions } from '../../src/server/server.js';
+import { writeTinyModel as writeTinyModelFile } from '../helpers/tiny-model.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /** Writes the test model: 2 layers, 2 KV heads, byte-level synthetic vocabulary of 300 tokens. */
 export function writeTinyModel(dir: string, contextLength = 256): string {
   const path = join(dir, 'tiny.gguf');
-  writeSyntheticModel(path, {
-    arch: 'qwen2',
-    dim: 64,
-    nLayers: 2,
-    nHeads: 4,
-    nKvHeads: 2,
-    ffnDim: 128,
-    vocabSize: 300,
-    contextLength,
-    type: GgmlType.Q8_0,
-    tiedOutput: false,
-    seed: 3,
-  });
-  return path;
+  return writeTinyModelFile(path, { contextLength, type: GgmlType.Q8_0, seed: 3 });
 }
 
 export interface TestServer {
