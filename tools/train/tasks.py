@@ -106,7 +106,7 @@ def _sep(rng: random.Random) -> str:
 
 
 def passkey(rng, n_tokens, count, key_len=None, depth=None):
-    key_len = key_len or rng.choice([5, 5, 5, 8, 16, 32, 64, rng.randint(1, 64)])
+    key_len = key_len or rng.choice([5, 5, 5, 8, 16, 32, 32, 64, rng.randint(1, 64)])
     k = digits(rng, key_len)
     needle = PASSKEY_NEEDLE.format(k=k)
     overhead = count(PASSKEY_PREFIX) + count(" " + needle) + count(" " + PASSKEY_Q) + 2

@@ -67,7 +67,7 @@ def main():
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--min-lr-frac", type=float, default=0.1)
     ap.add_argument("--warmup", type=int, default=100)
-    ap.add_argument("--total-steps", type=int, default=6000)
+    ap.add_argument("--total-steps", type=int, default=7000)
     ap.add_argument("--max-steps", type=int, default=None, help="stop at this step (default: total-steps)")
     ap.add_argument("--ckpt-minutes", type=float, default=5.0)
     ap.add_argument("--snapshot-every", type=int, default=500)
@@ -140,9 +140,10 @@ def main():
             accs[L] = acc = eval_task(model, tok, mixer, "passkey-5", L, n)
             evlog.writerow([step, tokens_seen, "passkey-5", L, n, f"{acc:.3f}"])
             print(f"eval step {step} passkey-5@{L}: {acc * 100:.0f}%", flush=True)
-        acc = eval_task(model, tok, mixer, "niah-noise", 512, 8)
-        evlog.writerow([step, tokens_seen, "niah-noise", 512, 8, f"{acc:.3f}"])
-        print(f"eval step {step} niah-noise@512: {acc * 100:.0f}%", flush=True)
+        for task, L, n in [("niah-noise", 512, 8), ("passkey-32", 1024, 6), ("babi", 512, 10)]:
+            acc = eval_task(model, tok, mixer, task, L, n, mixer.babi_eval)
+            evlog.writerow([step, tokens_seen, task, L, n, f"{acc:.3f}"])
+            print(f"eval step {step} {task}@{L}: {acc * 100:.0f}%", flush=True)
         evf.flush()
         gate_ok = accs[st.max_len] >= st.gate
         if step - stage_start >= st.min_steps and gate_ok and stage_idx + 1 < len(data.CURRICULUM):
