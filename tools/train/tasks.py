@@ -184,8 +184,25 @@ def load_babi(split: str, task: str = "qa1", root: str | None = None) -> list[tu
     return out
 
 
-def babilong(rng, n_tokens, count, books, samples, official=None):
+BABI_NAMES = ["Mary", "John", "Daniel", "Sandra"]
+BABI_PLACES = ["bathroom", "hallway", "kitchen", "office", "garden", "bedroom"]
+
+
+def rename_entities(rng, facts: list[str], q: str, a: str):
+    """The same story with bAbI's people and rooms permuted (training augmentation; same vocabulary)."""
+    names, places = BABI_NAMES[:], BABI_PLACES[:]
+    rng.shuffle(names)
+    rng.shuffle(places)
+    table = dict(zip(BABI_NAMES + BABI_PLACES, names + places))
+    pat = re.compile(r"\b(" + "|".join(table) + r")\b")
+    sub = lambda s: pat.sub(lambda m: table[m.group(1)], s)  # noqa: E731
+    return [sub(f) for f in facts], sub(q), sub(a)
+
+
+def babilong(rng, n_tokens, count, books, samples, official=None, rename=False):
     facts, q, a = rng.choice(samples)
+    if rename:
+        facts, q, a = rename_entities(rng, facts, q, a)
     official = rng.random() < 0.5 if official is None else official
     instr = BABI_INSTR_QA1 if official else BABI_SHORT_INSTR
     post = BABI_POST_QA1 if official else ""
