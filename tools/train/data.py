@@ -69,7 +69,7 @@ CURRICULUM = [
           drill=0.4, drill_mix={"babi": 0.7, "passkey-long": 0.3}),
     Stage("E-4k", 10**9, 1536, 4096, 8192,
           {"passkey": 0.35, "niah": 0.25, "babi": 0.2, "lm": 0.2}, pose=0.0, gate=2.0,
-          drill=0.3, drill_mix={"babi": 0.7, "passkey-long": 0.3}),
+          drill=0.4, drill_mix={"babi": 0.75, "passkey-long": 0.25}, drill_len=(128, 384)),
 ]
 # v4 (from step 4400, in D-2k): task loss on every answer token (see CTX_SHARE), 20% bAbI rows, more
 # 32-digit keys, and drill steps: short rows (128-640 tokens) of bAbI qa1 and 16-64 digit keys,
@@ -77,7 +77,8 @@ CURRICULUM = [
 # at 256 tokens to 40% at 1k. v4b (step 4700): bAbI stories with their people and places
 # renamed (a random permutation within bAbI's own 4 names and 6 rooms: 1000 train stories become
 # ~17M), drill share 0.3 -> 0.4 and 70% bAbI; qa1 was still at chance while passkey-32 had
-# risen to 67% at 1k. The schedule's total went from 6000 to 7000 steps (lr 5.1e-4 -> 7.6e-4).
+# risen to 67% at 1k. v4c (step ~4930, E-4k): drills of 128-384 tokens (more rows per step),
+# 40% of steps, 75% bAbI; qa1 on the train split was still at chance at 150 tokens. The schedule's total went from 6000 to 7000 steps (lr 5.1e-4 -> 7.6e-4).
 
 
 def default_corpus() -> list[str]:
