@@ -214,9 +214,9 @@ def babilong(rng, n_tokens, count, books, samples, official=None, rename=False):
     for off, (p, fact) in enumerate(zip(pos, facts)):
         sents.insert(p + off, fact)
     prompt = head + " ".join(sents) + tail
-    m = re.match(r"Where is (\w+)\?", q)
-    if official and m:
-        return prompt, f"\nAnswer: The most recent location of {m.group(1)} is {a}."
+    # The short answer even after BABILong's official prompt: its protocol gives the model 20 new tokens,
+    # and "The most recent location of Mary is bathroom." is ~23 tokens in this 2048-token vocabulary
+    # (until step 6196 the official prompt was trained with that sentence: the room never fitted).
     return prompt, f"\nAnswer: {a}."
 
 
