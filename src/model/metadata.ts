@@ -1,5 +1,5 @@
 // The GGUF metadata llama.cpp expects of a model file, built in one place for every writer of model files
-// (the llama2.c converter, the random-weight models of tests and benchmarks).
+// (the llama2.c converter, tools/train's exporter, the random-weight models of tests and benchmarks).
 import { kv } from '../gguf/kv.js';
 import { type GgufKv, GgufValueType } from '../gguf/types.js';
 import type { Architecture } from './config.js';

@@ -5,26 +5,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { GgmlType } from '../../src/gguf/types.js';
-import { writeSyntheticModel } from '../../src/model/synthetic.js';
 import { hasShared, SKIP_SHARED, sharedPath } from '../helpers/shared.js';
+import { TINY_MODEL, writeTinyModel } from '../helpers/tiny-model.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const dir = tempDir();
 const model = join(dir, 'tiny.gguf');
-const TINY = {
-  arch: 'qwen2' as const,
-  dim: 64,
-  nLayers: 2,
-  nHeads: 4,
-  nKvHeads: 2,
-  ffnDim: 128,
-  vocabSize: 300,
-  contextLength: 128,
-  type: GgmlType.Q8_0,
-  tiedOutput: true,
-  seed: 3,
-};
-writeSyntheticModel(model, TINY);
+const TINY = { ...TINY_MODEL, contextLength: 128, type: GgmlType.Q8_0, tiedOutput: true, seed: 3 };
+writeTinyModel(model, TINY);
 
 // The TypeScript entry point, so a stale dist/ can never stand in for the code under test.
 function kvsieve(...args: string[]): { code: number | null; out: string; err: string } {
@@ -175,7 +163,7 @@ test('chat reads piped turns, keeps one compressed cache, and answers /stats', (
 
 test('demo --json reports every press on every length, with kept fractions', () => {
   const roomy = join(dir, 'roomy-demo.gguf');
-  writeSyntheticModel(roomy, { ...TINY, contextLength: 1024 });
+  writeTinyModel(roomy, { ...TINY, contextLength: 1024 });
   const r = kvsieve(
     'demo',
     '-m',

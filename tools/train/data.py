@@ -71,18 +71,10 @@ CURRICULUM = [
           {"passkey": 0.45, "niah": 0.25, "babi": 0.1, "lm": 0.2}, pose=0.0, gate=2.0,
           drill=0.3, drill_mix={"babi": 0.4, "passkey-long": 0.6}, drill_len=(256, 1024)),
 ]
-# v4 (from step 4400, in D-2k): task loss on every answer token (see CTX_SHARE), 20% bAbI rows, more
-# 32-digit keys, and drill steps: short rows (128-640 tokens) of bAbI qa1 and 16-64 digit keys,
-# since at step 4400 qa1 was at chance (20%) even at 256 tokens and passkey-32 fell from 80%
-# at 256 tokens to 40% at 1k. v4b (step 4700): bAbI stories with their people and places
-# renamed (a random permutation within bAbI's own 4 names and 6 rooms: 1000 train stories become
-# ~17M), drill share 0.3 -> 0.4 and 70% bAbI; qa1 was still at chance while passkey-32 had
-# risen to 67% at 1k. v4c (step ~4930, E-4k): drills of 128-384 tokens (more rows per step),
-# 40% of steps, 75% bAbI; qa1 on the train split was still at chance at 150 tokens.
-# v4d (step ~5650): qa1 still at chance (the answer ignored the context: the same location
-# distribution for every story), so the last steps of this session went to long keys:
-# passkey rows 45%, drills 60% 16-64 digit keys at 256-1024 tokens. v4e (step ~6250, after the
-# step-6196 export): bAbI answers always in the short form (see tasks.babilong). The schedule's total went from 6000 to 7000 steps (lr 5.1e-4 -> 7.6e-4).
+# v4 (step 4400 on): loss on every answer token, 20% bAbI rows, more 32-digit keys, and drill
+# steps (short rows of bAbI qa1 and 16-64 digit keys): at step 4400 qa1 was at chance even at
+# 256 tokens and 32-digit keys fell from 80% at 256 tokens to 40% at 1k. v4b-v4e (bAbI renaming,
+# drill shares and lengths, the short bAbI answer) and what each saw: tools/train/README.md.
 
 
 def default_corpus() -> list[str]:

@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import { quantize } from '../../src/gguf/quants.js';
 import { GgmlType, GgufValueType } from '../../src/gguf/types.js';
 import { type GgufTensorData, kv, writeGguf } from '../../src/gguf/writer.js';
+import { modelKv } from '../../src/model/metadata.js';
 
 interface Manifest {
   config: {
@@ -61,12 +62,23 @@ function main(): void {
     return { name: e.name, dims: [...e.shape].reverse(), type, data: quantize(type, f32) };
   });
 
-  const a = 'llama';
   mkdirSync(dirname(out), { recursive: true });
   writeGguf(out, {
     kv: [
-      kv.str('general.architecture', a),
-      kv.str('general.name', 'kvsieve-demo'),
+      ...modelKv({
+        arch: 'llama',
+        name: 'kvsieve-demo',
+        contextLength: c.max_seq_len,
+        dim: c.dim,
+        nLayers: c.n_layers,
+        ffnDim: c.ffn_dim,
+        nHeads: c.n_heads,
+        nKvHeads: c.n_kv_heads,
+        headDim,
+        normEps: c.norm_eps,
+        ropeBase: c.rope_base,
+        vocabSize: c.vocab_size,
+      }),
       kv.str(
         'general.description',
         'Tiny long-context Llama trained by tools/train (see models/kvsieve-demo.md)',
@@ -74,16 +86,6 @@ function main(): void {
       kv.str('general.license', 'MIT'),
       kv.u32('general.file_type', LLAMA_FTYPE[wtype]),
       kv.u32('general.quantization_version', 2),
-      kv.u32(`${a}.vocab_size`, c.vocab_size),
-      kv.u32(`${a}.context_length`, c.max_seq_len),
-      kv.u32(`${a}.embedding_length`, c.dim),
-      kv.u32(`${a}.block_count`, c.n_layers),
-      kv.u32(`${a}.feed_forward_length`, c.ffn_dim),
-      kv.u32(`${a}.attention.head_count`, c.n_heads),
-      kv.u32(`${a}.attention.head_count_kv`, c.n_kv_heads),
-      kv.f32(`${a}.attention.layer_norm_rms_epsilon`, c.norm_eps),
-      kv.f32(`${a}.rope.freq_base`, c.rope_base),
-      kv.u32(`${a}.rope.dimension_count`, headDim),
       kv.str('tokenizer.ggml.model', t.model),
       kv.str('tokenizer.ggml.pre', t.pre),
       kv.arr('tokenizer.ggml.tokens', GgufValueType.STRING, t.tokens),

@@ -182,7 +182,6 @@ def main():
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         step += 1
-        ntok = int((w > 0).sum())
         tokens_seen += x.numel()
         loss_acc += loss.item()
         tok_acc += x.numel()
@@ -196,7 +195,6 @@ def main():
             logf.flush()
             print(f"step {step} {st.name} L={x.shape[1]} B={x.shape[0]} loss {loss_acc / n_acc:.4f} lr {lr:.2e} {tps:.0f} tok/s tokens {tokens_seen}", flush=True)
             loss_acc, tok_acc, n_acc, t_acc = 0.0, 0, 0, now
-        del ntok
         if step % a.eval_every == 0:
             run_eval()
         if stop["now"]:
