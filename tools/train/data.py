@@ -123,10 +123,9 @@ class Mixer:
         self.babi_eval = tasks.load_babi("test", "qa1")  # held-out: only for evaluation
         self.count = lambda s: len(tok.encode(s))
         self.digit_ids = [tok.ids[d] for d in "0123456789"]
-        self.babi_new_q = 0.0  # share of bAbI rows asked about someone else (requestion), set per stage
 
-    def sample(self, rng: random.Random, kind: str, L: int):
-        """-> (ids, weights) with len <= L."""
+    def sample(self, rng: random.Random, kind: str, L: int, babi_new_q: float = 0.0):
+        """-> (ids, weights) with len <= L; babi_new_q: the chance that a "babi" row is re-asked (Stage)."""
         tok = self.tok
         bos = [tok.bos] if rng.random() < 0.8 else []
         if kind == "lm":
@@ -156,7 +155,7 @@ class Mixer:
                 p, a = tasks.niah(rng, n, self.count, self.books, kind=k)
             elif kind == "babi":
                 p, a = tasks.babilong(rng, n, self.count, self.books, self.babi, rename=True,
-                                      new_question=rng.random() < self.babi_new_q)
+                                      new_question=rng.random() < babi_new_q)
             else:
                 raise ValueError(kind)
             pi, ai = tok.encode(p), tok.encode(a) + [tok.eos]
@@ -181,7 +180,7 @@ class Mixer:
         X = torch.full((B, L + 1), self.tok.pad, dtype=torch.long)
         W = torch.zeros((B, L + 1))
         for r in range(B):
-            ids, w = self.sample(rng, rng.choices(kinds, probs)[0], L + 1)
+            ids, w = self.sample(rng, rng.choices(kinds, probs)[0], L + 1, stage.babi_new_q)
             X[r, : len(ids)] = torch.tensor(ids)
             W[r, : len(w)] = torch.tensor(w)
         pos = torch.arange(L)

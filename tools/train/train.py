@@ -168,7 +168,6 @@ def main():
     while step < end:
         st = data.CURRICULUM[stage_idx]
         rng = random.Random(a.seed * 1_000_003 + step)
-        mixer.babi_new_q = st.babi_new_q
         x, y, w, pos = mixer.batch(rng, st, cfg.max_seq_len)
         lr = lr_at(step, a) * st.lr_scale
         for g in opt.param_groups:
