@@ -21,7 +21,8 @@ import { tempDir } from '../helpers/tmp.js';
 
 const dir = tempDir();
 const model = join(dir, 'tiny.gguf');
-// 4k context: BABILong's 1280 counts the context alone, and CWE needs ~1.2k tokens in this vocabulary.
+// 4k context: BABILong's 1536 counts the context alone, and CWE needs ~1.5k tokens in this vocabulary (with RULER's
+// room for the answer).
 writeSyntheticModel(model, {
   arch: 'llama',
   dim: 32,
@@ -88,7 +89,7 @@ interface JsonSummary {
 test(`every task family (${TASKS.join(', ')}) × every press, then a rerun that skips it all`, async () => {
   const out = join(dir, 'all');
   const args = ['bench', ...COMMON, '--task', TASKS.join(','), '--press', pressNames().join(',')];
-  const r = kvsieve(...args, '--ratio', '4', '--length', '1280', '--samples', '1', '--out', out, '--json');
+  const r = kvsieve(...args, '--ratio', '4', '--length', '1536', '--samples', '1', '--out', out, '--json');
   assert.equal(r.code, 0, r.err);
   const s = JSON.parse(r.out) as JsonSummary;
   const presses = pressNames();
@@ -141,7 +142,7 @@ test(`every task family (${TASKS.join(', ')}) × every press, then a rerun that 
     '--ratio',
     '4',
     '--length',
-    '1280',
+    '1536',
     '--samples',
     '1',
     '--out',

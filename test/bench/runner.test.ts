@@ -126,7 +126,7 @@ test('a run writes one JSONL line per job, resumes after an abort, and records t
     tasks: ['passkey', 'niah_single_1'],
     presses: ['full', 'streaming', 'snapkv', 'laserkv'],
     ratios: [2, 4],
-    lengths: [400],
+    lengths: [512],
     depths: [0, 1],
     samples: 1,
     modes: ['agnostic', 'aware'],

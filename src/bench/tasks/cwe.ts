@@ -9,7 +9,7 @@ import { fillUnits, fitLength } from '../text/fill.js';
 import { type Haystack, loadHaystack, vocabulary } from '../text/haystack.js';
 import { Rng, sample, shuffle } from '../text/random.js';
 import { ADJECTIVES, NOUNS } from '../text/ruler.js';
-import { rulerScore } from './ruler-common.js';
+import { rulerPromptTokens, rulerScore } from './ruler-common.js';
 import {
   checkOptions,
   countTokens,
@@ -108,9 +108,14 @@ function generateCwe(tok: TokenCounter, o: GenerateOptions, h: Haystack): TaskSa
     };
   };
   const base = countTokens(tok, `${head}\n${questionPart}`);
-  if (base + 50 > o.tokens)
-    throw new RangeError(`a cwe prompt needs at least ${base + 50} tokens, asked for ${o.tokens}`);
-  const fit = fitLength(o.tokens, o.tokens - base, build, (b) =>
+  // The common words are the first NUM_CW of `order` whatever the list's length: the answer is known now.
+  const answer = ` ${numbered(order.slice(0, NUM_CW)).join(' ')}`;
+  const target = rulerPromptTokens(tok, o.tokens, CWE_MAX_NEW_TOKENS, answer);
+  if (base + 50 > target)
+    throw new RangeError(
+      `a cwe prompt needs at least ${base + 50} tokens (+${o.tokens - target} for its answer), asked for ${o.tokens}`,
+    );
+  const fit = fitLength(target, target - base, build, (b) =>
     countTokens(tok, `${head}${b.list}\n${questionPart}`),
   );
   const common = fit.value.words.slice(0, NUM_CW);

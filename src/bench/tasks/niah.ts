@@ -7,7 +7,7 @@ import { fillUnits, fitLength } from '../text/fill.js';
 import { type Haystack, loadHaystack, sentenceAt } from '../text/haystack.js';
 import { choice, Rng, randomDigits, randomUuid, sample, shuffle } from '../text/random.js';
 import { ADJECTIVES, NOISE_LINE, NOUNS } from '../text/ruler.js';
-import { DEPTHS, placeNeedles, rulerScore } from './ruler-common.js';
+import { DEPTHS, placeNeedles, rulerPromptTokens, rulerScore } from './ruler-common.js';
 import {
   checkOptions,
   countTokens,
@@ -217,8 +217,11 @@ function generateNiah(
   };
   const contextOf = (pieces: string[]) => `${intro}${pieces.join(sep)}\n`;
   const base = countTokens(tok, contextOf(needles.map((n) => n.text)) + questionPart);
-  if (base > o.tokens)
-    throw new RangeError(`a ${name} prompt needs at least ${base} tokens, asked for ${o.tokens}`);
+  const target = rulerPromptTokens(tok, o.tokens, NIAH_MAX_NEW_TOKENS, ` ${answers.join(' ')}`);
+  if (base > target)
+    throw new RangeError(
+      `a ${name} prompt needs at least ${base} tokens (+${o.tokens - target} for its answer), asked for ${o.tokens}`,
+    );
   const build = (budget: number) => {
     const f = fillUnits(tok, unit, sep, budget);
     return placeNeedles(
@@ -229,7 +232,7 @@ function generateNiah(
       at,
     );
   };
-  const fit = fitLength(o.tokens, o.tokens - base, build, (p) =>
+  const fit = fitLength(target, target - base, build, (p) =>
     countTokens(tok, contextOf(p.pieces) + questionPart),
   );
   const firstAsked = needles.findIndex((n) => asked.includes(n.key));

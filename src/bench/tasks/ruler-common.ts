@@ -2,7 +2,7 @@
 // token depth, and the common scorer.
 import { rulerPostprocess, stringMatchAll } from '../score/string-match.js';
 import { pieceCost } from '../text/cost.js';
-import type { TaskSample, TokenCounter } from './types.js';
+import { countTokens, type TaskSample, type TokenCounter } from './types.js';
 
 /** niah.py: `np.round(np.linspace(0, 100, num=40, endpoint=True))`, as fractions. */
 export const DEPTHS: readonly number[] = Array.from(
@@ -46,6 +46,20 @@ export function placeNeedles(
     if (p < units.length) pieces.push(units[p]);
   }
   return { pieces, depths: pos.map((p) => (total === 0 ? 0 : cum[p] / total)) };
+}
+
+/**
+ * The prompt length RULER builds for a sequence length: niah.py, vt.py and cwe.py grow the haystack while
+ * `tokens(input + answer) + tokens_to_generate <= max_seq_length`, so a 4k sample fits a 4k context with room
+ * for its answer. (RULER tokenizes input and answer together; counting them apart can differ by a token.)
+ */
+export function rulerPromptTokens(
+  tok: TokenCounter,
+  length: number,
+  maxNewTokens: number,
+  answer: string,
+): number {
+  return length - maxNewTokens - countTokens(tok, answer);
 }
 
 /** RULER scores every synthetic task but QA with string_match_all on the post-processed prediction. */

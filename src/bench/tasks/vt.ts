@@ -5,7 +5,7 @@
 import { fillUnits, fitLength } from '../text/fill.js';
 import { Rng, randInt } from '../text/random.js';
 import { NOISE_LINE } from '../text/ruler.js';
-import { placeNeedles, rulerScore } from './ruler-common.js';
+import { placeNeedles, rulerPromptTokens, rulerScore } from './ruler-common.js';
 import {
   checkOptions,
   countTokens,
@@ -102,9 +102,12 @@ function generateVt(tok: TokenCounter, o: GenerateOptions): TaskSample {
     return render(withChain(tok, lines, links, new Rng(placeSeed)), value);
   };
   const base = countTokens(tok, head + build(0).text);
-  if (base > o.tokens)
-    throw new RangeError(`a vt prompt needs at least ${base} tokens, asked for ${o.tokens}`);
-  const fit = fitLength(o.tokens, o.tokens - base, build, (b) => countTokens(tok, head + b.text));
+  const target = rulerPromptTokens(tok, o.tokens, VT_MAX_NEW_TOKENS, ` ${vars.join(' ')}`);
+  if (base > target)
+    throw new RangeError(
+      `a vt prompt needs at least ${base} tokens (+${o.tokens - target} for its answer), asked for ${o.tokens}`,
+    );
+  const fit = fitLength(target, target - base, build, (b) => countTokens(tok, head + b.text));
   const context = fit.value.context;
   const q = QUESTION.replace('{query}', value);
   const answerPrefix = ANSWER_PREFIX.replace('{query}', value).replace('{num_v}', String(HOPS + 1));

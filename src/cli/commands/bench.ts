@@ -36,7 +36,9 @@ ${MODEL_HELP}
       --press LIST        presses (default full,lagkv,streaming,snapkv), of:
                           ${pressNames().join(', ')}
       --ratio LIST        compression ratios (default 2,4,8); full runs once per sample
-      --length LIST       target lengths in tokens, 1k = 1024 (default 1k)
+      --length LIST       target lengths in tokens, 1k = 1024 (default 1k): the prompt for passkey and
+                          LongBench, prompt + answer + tokens to generate for RULER (as RULER sizes
+                          max_seq_length), the context alone for BABILong
       --depth LIST        needle depths in [0, 1] for needle tasks (default: each task places its own)
       --samples N         samples per task, length and depth (default 5); sample i uses seed ${SEED_OFFSET} + i
       --mode MODE         agnostic (default): compress the context before the question is seen;
