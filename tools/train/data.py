@@ -71,11 +71,18 @@ CURRICULUM = [
     Stage("E-4k", 1600, 1536, 4096, 8192,
           {"passkey": 0.45, "niah": 0.25, "babi": 0.1, "lm": 0.2}, pose=0.0, gate=0.0,
           drill=0.3, drill_mix={"babi": 0.4, "passkey-long": 0.6}, drill_len=(256, 1024)),
-    Stage("F-qa1", 10**9, 1024, 4096, 8192,
-          {"passkey": 0.25, "niah": 0.35, "babi": 0.2, "lm": 0.2}, pose=0.0, gate=2.0,
+    Stage("F-qa1", 1500, 1024, 4096, 8192,
+          {"passkey": 0.25, "niah": 0.35, "babi": 0.2, "lm": 0.2}, pose=0.0, gate=0.0,
           drill=0.6, drill_mix={"babi-qa": 0.5, "babi": 0.2, "niah": 0.15, "passkey-long": 0.15},
           drill_len=(96, 640), babi_new_q=0.5),
+    Stage("G-keys", 10**9, 1024, 4096, 8192,
+          {"passkey": 0.2, "passkey-long": 0.2, "niah": 0.2, "babi": 0.25, "lm": 0.15}, pose=0.0, gate=2.0,
+          lr_scale=0.75, drill=0.5, drill_mix={"babi-qa": 0.4, "babi": 0.3, "passkey-long": 0.2, "niah": 0.1},
+          drill_len=(128, 1024), babi_new_q=0.5),
 ]
+# v6 (step 8000 on, F-qa1 having run 6500-8000): at step 8000 qa1 had left chance (40% at 1k) but 32-digit
+# keys at 2k fell from 85% (step 6196) to 60%: F-qa1's long rows had no long keys. G-keys puts 16-64 digit
+# keys in the long rows (20%), more BABILong rows at 1k-4k, and drills up to 1k tokens.
 # v5 (step 6500 on, after E had run 4900-6500): at step 6460 qa1 was still at chance: on bare bAbI stories
 # the model named the room of the story's last fact 87% of the time. F-qa1 drills bAbI dialogues (bAbI's
 # own form: a question after every ~2 facts) and re-asks half the BABILong rows about someone other than
