@@ -110,11 +110,7 @@ function generateCwe(tok: TokenCounter, o: GenerateOptions, h: Haystack): TaskSa
   const base = countTokens(tok, `${head}\n${questionPart}`);
   // The common words are the first NUM_CW of `order` whatever the list's length: the answer is known now.
   const answer = ` ${numbered(order.slice(0, NUM_CW)).join(' ')}`;
-  const target = rulerPromptTokens(tok, o.tokens, CWE_MAX_NEW_TOKENS, answer);
-  if (base + 50 > target)
-    throw new RangeError(
-      `a cwe prompt needs at least ${base + 50} tokens (+${o.tokens - target} for its answer), asked for ${o.tokens}`,
-    );
+  const target = rulerPromptTokens(tok, 'cwe', o.tokens, CWE_MAX_NEW_TOKENS, answer, base + 50);
   const fit = fitLength(target, target - base, build, (b) =>
     countTokens(tok, `${head}${b.list}\n${questionPart}`),
   );

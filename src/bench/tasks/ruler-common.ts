@@ -52,14 +52,22 @@ export function placeNeedles(
  * The prompt length RULER builds for a sequence length: niah.py, vt.py and cwe.py grow the haystack while
  * `tokens(input + answer) + tokens_to_generate <= max_seq_length`, so a 4k sample fits a 4k context with room
  * for its answer. (RULER tokenizes input and answer together; counting them apart can differ by a token.)
+ * Throws when even the prompt without haystack (`minPrompt` tokens) does not fit.
  */
 export function rulerPromptTokens(
   tok: TokenCounter,
+  task: string,
   length: number,
   maxNewTokens: number,
   answer: string,
+  minPrompt: number,
 ): number {
-  return length - maxNewTokens - countTokens(tok, answer);
+  const target = length - maxNewTokens - countTokens(tok, answer);
+  if (minPrompt > target)
+    throw new RangeError(
+      `a ${task} prompt needs at least ${minPrompt} tokens (+${length - target} for its answer), asked for ${length}`,
+    );
+  return target;
 }
 
 /** RULER scores every synthetic task but QA with string_match_all on the post-processed prediction. */

@@ -102,11 +102,7 @@ function generateVt(tok: TokenCounter, o: GenerateOptions): TaskSample {
     return render(withChain(tok, lines, links, new Rng(placeSeed)), value);
   };
   const base = countTokens(tok, head + build(0).text);
-  const target = rulerPromptTokens(tok, o.tokens, VT_MAX_NEW_TOKENS, ` ${vars.join(' ')}`);
-  if (base > target)
-    throw new RangeError(
-      `a vt prompt needs at least ${base} tokens (+${o.tokens - target} for its answer), asked for ${o.tokens}`,
-    );
+  const target = rulerPromptTokens(tok, 'vt', o.tokens, VT_MAX_NEW_TOKENS, ` ${vars.join(' ')}`, base);
   const fit = fitLength(target, target - base, build, (b) => countTokens(tok, head + b.text));
   const context = fit.value.context;
   const q = QUESTION.replace('{query}', value);
