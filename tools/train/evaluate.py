@@ -21,11 +21,14 @@ import torch
 
 from . import tasks
 from .data import Mixer, default_corpus
+from .model import bf16_autocast
+
+BF16 = bf16_autocast()
 
 
 @torch.no_grad()
 def logits_of(model, ids: list[int]):
-    with torch.autocast("cpu", dtype=torch.bfloat16):
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=BF16):
         return model(torch.tensor([ids]))[0].float()
 
 

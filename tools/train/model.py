@@ -11,11 +11,27 @@ GQA: query head h uses KV head h // (n_head / n_head_kv), like llama.cpp.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+
+def bf16_autocast() -> bool:
+    """Whether to run matmuls under bf16 autocast. Worth it only where the CPU multiplies bf16 natively
+    (AVX512-BF16 / AMX: oneDNN ~100 GFLOPS on 2 cores); an AVX2-only CPU emulates bf16 at ~5 GFLOPS,
+    while fp32 through OpenBLAS reaches ~70 there. KVSIEVE_AUTOCAST=bf16|fp32 overrides the guess."""
+    mode = os.environ.get("KVSIEVE_AUTOCAST", "auto")
+    if mode in ("bf16", "fp32"):
+        return mode == "bf16"
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line for line in f if line.startswith("flags")), "").split()
+    except OSError:
+        return True
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 @dataclass

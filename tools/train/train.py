@@ -22,7 +22,9 @@ import torch.nn.functional as F
 from . import data
 from .bpe import Tokenizer
 from .evaluate import eval_task
-from .model import Config, Llama
+from .model import Config, Llama, bf16_autocast
+
+BF16 = bf16_autocast()
 
 
 def default_dir() -> str:
@@ -96,18 +98,20 @@ def main():
         step, tokens_seen, elapsed = ck["step"], ck["tokens_seen"], ck["elapsed"]
         # checkpoints from before the accuracy-gated curriculum restart at stage A (its min_steps are done)
         stage_idx, stage_start = ck.get("stage_idx", 0), ck.get("stage_start", 0)
+        rewarm_from = ck.get("rewarm_from")
     else:
         cfg = Config(tok.vocab_size, a.dim, a.layers, a.heads, a.kv_heads, a.ffn, a.ctx, a.rope_base)
         model = Llama(cfg)
         ck, step, tokens_seen, elapsed = None, 0, 0, 0.0
         stage_idx, stage_start = 0, 0
+        rewarm_from = None
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=a.lr, betas=(0.9, 0.95), eps=1e-8)
-    if ck is not None:
+    if ck is not None and ck["opt"] is not None:
         opt.load_state_dict(ck["opt"])
-    print(f"model {model.n_params() / 1e6:.2f}M params {cfg.to_dict()} from step {step}", flush=True)
+    print(f"model {model.n_params() / 1e6:.2f}M params {cfg.to_dict()} from step {step}, {'bf16 autocast' if BF16 else 'fp32'}", flush=True)
 
     log_path, eval_path = os.path.join(a.dir, "train_log.csv"), os.path.join(a.dir, "eval_log.csv")
     new_log = not os.path.exists(log_path)
@@ -124,7 +128,7 @@ def main():
     def checkpoint(final=False):
         obj = {"model": model.state_dict(), "opt": opt.state_dict(), "config": cfg.to_dict(), "step": step,
                "tokens_seen": tokens_seen, "elapsed": elapsed, "args": vars(a),
-               "stage_idx": stage_idx, "stage_start": stage_start}
+               "stage_idx": stage_idx, "stage_start": stage_start, "rewarm_from": rewarm_from}
         save(ck_path, obj)
         if final or (step % a.snapshot_every == 0 and step > 0):
             shutil.copyfile(ck_path, os.path.join(a.dir, f"ckpt-{step:06d}.pt"))
@@ -170,9 +174,12 @@ def main():
         rng = random.Random(a.seed * 1_000_003 + step)
         x, y, w, pos = mixer.batch(rng, st, cfg.max_seq_len)
         lr = lr_at(step, a) * st.lr_scale
+        if rewarm_from is not None and step - rewarm_from < a.warmup:
+            # a checkpoint imported from a GGUF (import_ckpt.py) has no Adam moments: warm up again
+            lr *= (step - rewarm_from + 1) / a.warmup
         for g in opt.param_groups:
             g["lr"] = lr
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=BF16):
             logits = model(x, pos)
         ce = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="none").view_as(w)
         row = (ce * w).sum(1)  # weights carry the normalisation (data.py)
