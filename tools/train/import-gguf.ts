@@ -16,10 +16,9 @@ function main(): void {
   if (md.string('general.architecture') !== 'llama' || md.string('tokenizer.ggml.model') !== 'gpt2')
     throw new Error(`${path}: not a tools/train model (needs arch llama and a gpt2 tokenizer)`);
   const tokens = md.strings('tokenizer.ggml.tokens') ?? [];
-  const dim = md.number('llama.embedding_length');
   const config = {
     vocab_size: tokens.length,
-    dim,
+    dim: md.number('llama.embedding_length'),
     n_layers: md.number('llama.block_count'),
     n_heads: md.number('llama.attention.head_count'),
     n_kv_heads: md.number('llama.attention.head_count_kv'),
@@ -29,23 +28,17 @@ function main(): void {
     norm_eps: md.number('llama.attention.layer_norm_rms_epsilon'),
   };
 
-  const parts: Float32Array[] = [];
+  const parts: Buffer[] = [];
   const tensors: { name: string; shape: number[]; offset: number; count: number }[] = [];
   let offset = 0;
   for (const t of file.tensors) {
     const f32 = dequantize(t.type, file.readTensor(t), t.elements);
     tensors.push({ name: t.name, shape: [...t.dims].reverse(), offset, count: t.elements });
-    parts.push(f32);
+    parts.push(Buffer.from(f32.buffer, f32.byteOffset, f32.byteLength));
     offset += f32.byteLength;
   }
   file.close();
-  const bin = Buffer.alloc(offset);
-  let at = 0;
-  for (const p of parts) {
-    bin.set(new Uint8Array(p.buffer, p.byteOffset, p.byteLength), at);
-    at += p.byteLength;
-  }
-  writeFileSync(`${prefix}.bin`, bin);
+  writeFileSync(`${prefix}.bin`, Buffer.concat(parts));
   const manifest = {
     config,
     tokenizer: { tokens, merges: md.strings('tokenizer.ggml.merges') ?? [] },

@@ -21,10 +21,8 @@ import torch.nn.functional as F
 
 from . import data
 from .bpe import Tokenizer
-from .evaluate import eval_task
-from .model import Config, Llama, bf16_autocast
-
-BF16 = bf16_autocast()
+from .evaluate import BF16, eval_task
+from .model import Config, Llama
 
 
 def default_dir() -> str:
