@@ -202,6 +202,14 @@ def rename_entities(rng, facts: list[str], q: str, a: str):
 BABI_FACT = re.compile(r"^(\w+) .* the (\w+)\.$")  # every qa1 fact: "<person> <verb> [back] to the <room>."
 
 
+def latest_rooms(facts: list[str]) -> dict[str, str]:
+    latest = {}
+    for f in facts:
+        m = BABI_FACT.match(f)
+        latest[m.group(1)] = m.group(2)
+    return latest
+
+
 def requestion(facts: list[str], rng) -> tuple[str, str]:
     """A new qa1 question on the same facts: where is a person whose latest room is not the story's last room.
 
@@ -209,10 +217,7 @@ def requestion(facts: list[str], rng) -> tuple[str, str]:
     half the time; a model that learned that shortcut (step 6460: 87% of its answers) never has to bind
     rooms to people. Asking about someone else (when there is anyone else) takes the shortcut's reward away.
     """
-    latest = {}
-    for f in facts:
-        m = BABI_FACT.match(f)
-        latest[m.group(1)] = m.group(2)
+    latest = latest_rooms(facts)
     final = latest[BABI_FACT.match(facts[-1]).group(1)]
     who = rng.choice([p for p in latest if latest[p] != final] or list(latest))
     return f"Where is {who}?", latest[who]
@@ -244,7 +249,9 @@ def _latest_of_last(facts: list[str]) -> tuple[str, str]:
     return f"Where is {m.group(1)}?", m.group(2)
 
 
-def babilong(rng, n_tokens, count, books, samples, official=None, rename=False, new_question=False):
+def babilong(rng, n_tokens, count, books, samples, official=None, rename=False, new_question=False, more=0):
+    """-> (prompt, answer), or with more > 0 (prompt, answer, [(question, answer)]): up to `more` further
+    questions on the same context, one per other person of the story (v7 multi-question rows)."""
     facts, q, a = rng.choice(samples)
     if new_question:
         q, a = requestion(facts, rng)
@@ -261,6 +268,12 @@ def babilong(rng, n_tokens, count, books, samples, official=None, rename=False, 
     for off, (p, fact) in enumerate(zip(pos, facts)):
         sents.insert(p + off, fact)
     prompt = head + " ".join(sents) + tail
+    if more:
+        asked = q.split()[-1].rstrip("?")
+        others = [(p, r) for p, r in latest_rooms(facts).items() if p != asked]
+        rng.shuffle(others)
+        extra = [(f"Where is {p}?", r) for p, r in others[:more]]
+        return prompt, f"\nAnswer: {a}.", extra
     # The short answer even after BABILong's official prompt: its protocol gives the model 20 new tokens,
     # and "The most recent location of Mary is bathroom." is ~23 tokens in this 2048-token vocabulary
     # (until step 6196 the official prompt was trained with that sentence: the room never fitted).

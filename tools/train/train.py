@@ -73,6 +73,7 @@ def main():
     ap.add_argument("--snapshot-every", type=int, default=500)
     ap.add_argument("--eval-every", type=int, default=100)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--stage", default=None, help="with --resume: continue in this curriculum stage (e.g. H-qa1)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     os.makedirs(a.dir, exist_ok=True)
@@ -97,6 +98,12 @@ def main():
         # checkpoints from before the accuracy-gated curriculum restart at stage A (its min_steps are done)
         stage_idx, stage_start = ck.get("stage_idx", 0), ck.get("stage_start", 0)
         rewarm_from = ck.get("rewarm_from")
+        if a.stage is not None:
+            names = [st.name for st in data.CURRICULUM]
+            if a.stage not in names:
+                raise SystemExit(f"--stage {a.stage}: no such stage (stages: {', '.join(names)})")
+            if names.index(a.stage) != stage_idx:
+                stage_idx, stage_start = names.index(a.stage), step
     else:
         cfg = Config(tok.vocab_size, a.dim, a.layers, a.heads, a.kv_heads, a.ffn, a.ctx, a.rope_base)
         model = Llama(cfg)
@@ -142,7 +149,7 @@ def main():
             accs[L] = acc = eval_task(model, tok, mixer, "passkey-5", L, n)
             evlog.writerow([step, tokens_seen, "passkey-5", L, n, f"{acc:.3f}"])
             print(f"eval step {step} passkey-5@{L}: {acc * 100:.0f}%", flush=True)
-        for task, L, n in [("niah-noise", 512, 8), ("passkey-32", 1024, 6), ("babi", 512, 10)]:
+        for task, L, n in [("niah-noise", 512, 8), ("passkey-32", 1024, 6), ("babi", 1024, 10)]:
             acc = eval_task(model, tok, mixer, task, L, n, mixer.babi_eval)
             evlog.writerow([step, tokens_seen, task, L, n, f"{acc:.3f}"])
             print(f"eval step {step} {task}@{L}: {acc * 100:.0f}%", flush=True)
