@@ -185,21 +185,18 @@ class Mixer:
             elif kind == "babi-multi":  # v7: every other person of the story asked too, after the answer
                 p, a, extra = tasks.babilong(rng, n - 14 * 3, self.count, self.books, self.babi, rename=True,
                                              new_question=rng.random() < babi_new_q, more=3)
-                answers = [a] + [f"\n\nQuestion: {q}\nAnswer: {r}." for q, r in extra]
+                a = [a] + [f"\n\nQuestion: {q}\nAnswer: {r}." for q, r in extra]
             else:
                 raise ValueError(kind)
-            pi, ai = tok.encode(p), tok.encode(a) + [tok.eos]
-            if kind == "babi-multi":  # the follow-up questions are context (CTX_SHARE); their rooms are answers
-                ai, aw = [], []
-                for j, part in enumerate(answers):
-                    q_end = part.rfind("Answer:") if j else 0
-                    qi, ri = tok.encode(part[:q_end]), tok.encode(part[q_end:])
-                    ai += qi + ri
-                    aw += [0.0] * len(qi) + [1.0] * len(ri)
-                ai.append(tok.eos)
-                aw.append(1.0)
-            else:
-                aw = [1.0] * len(ai)
+            # answer weight 1 per token; a follow-up question (babi-multi) weighs nothing of its own
+            pi, ai, aw = tok.encode(p), [], []
+            for j, part in enumerate([a] if isinstance(a, str) else a):
+                q_end = part.rfind("Answer:") if j else 0
+                qi, ri = tok.encode(part[:q_end]), tok.encode(part[q_end:])
+                ai += qi + ri
+                aw += [0.0] * len(qi) + [1.0] * len(ri)
+            ai.append(tok.eos)
+            aw.append(1.0)
             ids = bos + pi + ai
             if len(ids) <= L:
                 break
