@@ -22,15 +22,14 @@ import torch
 
 from . import tasks
 from .data import Mixer, default_corpus
-from .model import bf16_autocast
-
-BF16 = bf16_autocast()
+from .model import autocast, pick_device
 
 
 @torch.no_grad()
 def logits_of(model, ids: list[int]):
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=BF16):
-        return model(torch.tensor([ids]))[0].float()
+    dev = next(model.parameters()).device
+    with autocast(dev):
+        return model(torch.tensor([ids], device=dev))[0].float()
 
 
 @torch.no_grad()
@@ -99,9 +98,11 @@ def main():
     ap.add_argument("--n", type=int, default=20)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", default=None, help="write results here")
+    ap.add_argument("--device", default="auto", help="auto (CUDA if PyTorch sees a GPU), cpu, cuda, cuda:N")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     model, tok, _ = load_model(a.ckpt or os.path.join(a.dir, "ckpt.pt"), os.path.join(a.dir, "tokenizer.json"))
+    model.to(pick_device(a.device))
     mixer = Mixer(tok, default_corpus(), corpus=None, babi_split="test")
     res = {}
     for t in a.tasks:

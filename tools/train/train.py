@@ -21,8 +21,8 @@ import torch.nn.functional as F
 
 from . import data
 from .bpe import Tokenizer
-from .evaluate import BF16, eval_task
-from .model import Config, Llama
+from .evaluate import eval_task
+from .model import Config, Llama, autocast, pick_device, uses_bf16
 
 
 def default_dir() -> str:
@@ -56,6 +56,7 @@ def main():
     ap.add_argument("--corpus", nargs="*", default=None, help="text files (default: $KVSIEVE_CORPUS or /tmp/corpus/*/package/data/*.txt)")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="auto", help="auto (CUDA if PyTorch sees a GPU), cpu, cuda, cuda:N")
     ap.add_argument("--dim", type=int, default=256)
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--heads", type=int, default=8)
@@ -76,6 +77,7 @@ def main():
     ap.add_argument("--stage", default=None, help="with --resume: continue in this curriculum stage (e.g. H-qa1)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    dev = pick_device(a.device)
     os.makedirs(a.dir, exist_ok=True)
     ck_path = os.path.join(a.dir, "ckpt.pt")
     if os.path.exists(ck_path) and not a.resume:
@@ -110,13 +112,14 @@ def main():
         ck, step, tokens_seen, elapsed = None, 0, 0, 0.0
         stage_idx, stage_start = 0, 0
         rewarm_from = None
+    model.to(dev)  # before the optimizer is built: its state lives beside the parameters
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=a.lr, betas=(0.9, 0.95), eps=1e-8)
     if ck is not None and ck["opt"] is not None:
         opt.load_state_dict(ck["opt"])
-    print(f"model {model.n_params() / 1e6:.2f}M params {cfg.to_dict()} from step {step}, {'bf16 autocast' if BF16 else 'fp32'}", flush=True)
+    print(f"model {model.n_params() / 1e6:.2f}M params {cfg.to_dict()} from step {step} on {dev}, {'bf16 autocast' if uses_bf16(dev) else 'fp32'}", flush=True)
 
     log_path, eval_path = os.path.join(a.dir, "train_log.csv"), os.path.join(a.dir, "eval_log.csv")
     new_log = not os.path.exists(log_path)
@@ -177,14 +180,14 @@ def main():
     while step < end:
         st = data.CURRICULUM[stage_idx]
         rng = random.Random(a.seed * 1_000_003 + step)
-        x, y, w, pos = mixer.batch(rng, st, cfg.max_seq_len)
+        x, y, w, pos = (t.to(dev, non_blocking=True) for t in mixer.batch(rng, st, cfg.max_seq_len))
         lr = lr_at(step, a) * st.lr_scale
         if rewarm_from is not None and step - rewarm_from < a.warmup:
             # a checkpoint imported from a GGUF (import_ckpt.py) has no Adam moments: warm up again
             lr *= (step - rewarm_from + 1) / a.warmup
         for g in opt.param_groups:
             g["lr"] = lr
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=BF16):
+        with autocast(dev):
             logits = model(x, pos)
         ce = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="none").view_as(w)
         row = (ce * w).sum(1)  # weights carry the normalisation (data.py)
