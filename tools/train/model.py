@@ -10,6 +10,7 @@ GQA: query head h uses KV head h // (n_head / n_head_kv), like llama.cpp.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import asdict, dataclass
@@ -19,6 +20,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+@functools.cache  # read once: autocast() asks at every forward pass
 def bf16_autocast() -> bool:
     """Whether to run matmuls under bf16 autocast. Worth it only where the CPU multiplies bf16 natively
     (AVX512-BF16 / AMX: oneDNN ~100 GFLOPS on 2 cores); an AVX2-only CPU emulates bf16 at ~5 GFLOPS,
@@ -54,22 +56,23 @@ def autocast(device: torch.device):
 
 # torch >= 2.0 has the public fused attention; Debian's torch 1.13 only the private one (returns a pair).
 # On an H200 with torch 2.11 the default pick is cuDNN, which builds a plan for every new sequence length:
-# with the curriculum's varying lengths it trained at 40k tokens/s, against 160k pinned to flash attention.
+# with the curriculum's varying lengths it trained at 40k tokens/s, against 180k pinned to flash attention
+# (sdpa_kernel: torch >= 2.3).
 try:
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
     _FAST = [SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]
+except ImportError:
+    sdpa_kernel = None
 
-    def causal_attention(q, k, v):
+
+def causal_attention(q, k, v):
+    if sdpa_kernel is not None:
         with sdpa_kernel(_FAST):
             return F.scaled_dot_product_attention(q, k, v, is_causal=True)
-except ImportError:
     if hasattr(F, "scaled_dot_product_attention"):
-        def causal_attention(q, k, v):
-            return F.scaled_dot_product_attention(q, k, v, is_causal=True)
-    else:
-        def causal_attention(q, k, v):
-            return F._scaled_dot_product_attention(q, k, v, is_causal=True)[0]
+        return F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    return F._scaled_dot_product_attention(q, k, v, is_causal=True)[0]
 
 
 @dataclass
