@@ -150,6 +150,8 @@ for (const nTokens of [1, 16]) {
     headDim,
     queryPositions,
     kv,
+    keyType: GgmlType.F32,
+    valueType: GgmlType.F32,
     scale: 1 / 8,
   };
   const label = `${nTokens} token(s) GFLOP/s`;

@@ -67,8 +67,8 @@ if (values.worker !== undefined) {
     cacheBytes: ctx.cache.bytes,
     peakCacheBytes: ctx.peakCacheBytes,
     keptFraction: ctx.keptFraction,
-    heapPeakLive: model.backend.heap.peak,
-    heapHighWater: model.backend.heap.highWaterMark,
+    heapPeakLive: model.backends.reduce((s, b) => s + b.heap.peak, 0),
+    heapHighWater: model.backends.reduce((s, b) => s + b.heap.highWaterMark, 0),
   };
   await model.close();
   process.stdout.write(`${JSON.stringify(r)}\n`);

@@ -1,9 +1,12 @@
 // The KV cache: per layer and per KV head, its own list of kept tokens (keys post-RoPE, values, original
-// positions), stored contiguously in the shared heap so the attention kernels read it in place. Heads may hold
+// positions), stored contiguously in the layer's heap so the attention kernels read it in place, in the
+// cache's storage types (f16 by default; f32, q8_0, q4_0 as llama.cpp's --cache-type-k/-v). Heads may hold
 // different tokens and different counts. Evicting tokens compacts the list and gives memory back to the heap.
-import type { Backend, KvHeadView } from '../kernels/backend.js';
+import { dequantizeRow, quantizeInto } from '../gguf/quants.js';
+import type { Backend, KvHeadView, KvStorage } from '../kernels/backend.js';
 import type { Heap } from '../kernels/heap.js';
 import type { AttentionProbs, KeepSets, LayerState } from '../presses/press.js';
+import { type CacheType, checkCacheType, KV_GGML_TYPE, kvRowBytes } from './cache-type.js';
 
 /** One KV head's storage: `capacity` slots, the first `length` in use, in increasing position order. */
 class HeadStore implements KvHeadView {
@@ -15,24 +18,26 @@ class HeadStore implements KvHeadView {
 
   constructor(
     private readonly heap: Heap,
-    private readonly headDim: number,
+    /** Bytes of one stored key row and one value row. */
+    private readonly kBytes: number,
+    private readonly vBytes: number,
   ) {}
 
   get bytes(): number {
-    return this.capacity * (2 * this.headDim + 1) * 4;
+    return this.capacity * (this.kBytes + this.vBytes + 4);
   }
 
   /** Moves the contents to fresh storage of `capacity` slots (growing or shrinking). */
   resize(capacity: number): void {
-    const d = this.headDim;
-    const keys = capacity > 0 ? this.heap.alloc(capacity * d * 4) : 0;
-    const values = capacity > 0 ? this.heap.alloc(capacity * d * 4) : 0;
-    const positions = capacity > 0 ? this.heap.alloc(capacity * 4) : 0;
+    const { heap, kBytes, vBytes } = this;
+    const keys = capacity > 0 ? heap.alloc(capacity * kBytes) : 0;
+    const values = capacity > 0 ? heap.alloc(capacity * vBytes) : 0;
+    const positions = capacity > 0 ? heap.alloc(capacity * 4) : 0;
     const n = Math.min(this.length, capacity);
     if (n > 0) {
-      this.heap.f32(keys, n * d).set(this.heap.f32(this.keys, n * d));
-      this.heap.f32(values, n * d).set(this.heap.f32(this.values, n * d));
-      this.heap.i32(positions, n).set(this.heap.i32(this.positions, n));
+      heap.u8(keys, n * kBytes).set(heap.u8(this.keys, n * kBytes));
+      heap.u8(values, n * vBytes).set(heap.u8(this.values, n * vBytes));
+      heap.i32(positions, n).set(heap.i32(this.positions, n));
     }
     this.release();
     Object.assign(this, { keys, values, positions, capacity, length: n });
@@ -60,17 +65,38 @@ export class KvCache {
   private readonly heads: HeadStore[][];
   /** Tokens appended so far per layer (kept or not). */
   private seen: number[];
+  /** The storage types, as the kernels take them. */
+  readonly storage: KvStorage;
+  readonly type: CacheType;
+  private readonly kBytes: number;
+  private readonly vBytes: number;
+  /** Per-head gather buffer for append: `[n][headDim]` f32. */
+  private gather = new Float32Array(0);
 
   constructor(
-    private readonly heap: Heap,
+    /** The backend of each layer (`[nLayers]`), or one for all: a layer's cache lives in its backend's heap. */
+    backends: Backend | readonly Backend[],
     readonly shape: KvCacheShape,
-    /** Gives press states `attend` (scoring queries against the cache); without it they have none. */
-    private readonly backend?: Backend,
+    type: Partial<CacheType> = {},
   ) {
-    this.heads = Array.from({ length: shape.nLayers }, () =>
-      Array.from({ length: shape.nKvHeads }, () => new HeadStore(heap, shape.headDim)),
+    this.type = checkCacheType(type, shape.headDim);
+    this.storage = { keyType: KV_GGML_TYPE[this.type.k], valueType: KV_GGML_TYPE[this.type.v] };
+    this.kBytes = kvRowBytes(this.type.k, shape.headDim);
+    this.vBytes = kvRowBytes(this.type.v, shape.headDim);
+    const perLayer = Array.isArray(backends) ? backends : new Array(shape.nLayers).fill(backends);
+    if (perLayer.length !== shape.nLayers)
+      throw new RangeError(`KvCache: ${perLayer.length} backends for ${shape.nLayers} layers`);
+    this.backends = perLayer;
+    this.heads = perLayer.map((b) =>
+      Array.from({ length: shape.nKvHeads }, () => new HeadStore(b.heap, this.kBytes, this.vBytes)),
     );
     this.seen = new Array(shape.nLayers).fill(0);
+  }
+
+  private readonly backends: readonly Backend[];
+
+  private heap(layer: number): Heap {
+    return this.backends[layer].heap;
   }
 
   /** Tokens that went through the cache (the context length), whatever was evicted since. */
@@ -81,8 +107,9 @@ export class KvCache {
   /** Highest position held + 1 over all heads of layer 0, i.e. where the next token goes. */
   get nextPosition(): number {
     let next = 0;
-    for (const h of this.heads[0]) {
-      if (h.length > 0) next = Math.max(next, this.heap.i32(h.positions, h.length)[h.length - 1] + 1);
+    for (let h = 0; h < this.shape.nKvHeads; h++) {
+      const P = this.positions(0, h);
+      if (P.length > 0) next = Math.max(next, P[P.length - 1] + 1);
     }
     return Math.max(next, this.tokensSeen);
   }
@@ -96,38 +123,65 @@ export class KvCache {
     return this.heads[layer][head].length;
   }
 
+  /** Original positions of one head's kept tokens, i32 `[length]` (a view: valid until the cache changes). */
+  positions(layer: number, head: number): Int32Array {
+    const s = this.heads[layer][head];
+    return this.heap(layer).i32(s.positions, s.length);
+  }
+
   /**
    * Appends `n` tokens to every head of `layer`. keys/values are f32 `[n][nKvHeads * headDim]` (the layout the
-   * projections produce); positions i32 `[n]`, each larger than anything already held.
+   * projections produce), stored in the cache's types; positions i32 `[n]`, each larger than anything held.
    */
   append(layer: number, keys: Float32Array, values: Float32Array, positions: Int32Array, n: number): void {
     const { nKvHeads, headDim: d } = this.shape;
+    const heap = this.heap(layer);
     const stride = nKvHeads * d;
+    if (this.gather.length < n * d) this.gather = new Float32Array(n * d);
+    const g = this.gather.subarray(0, n * d);
     for (let h = 0; h < nKvHeads; h++) {
       const s = this.heads[layer][h];
       // Modest growth keeps a full cache's slack under ~1/8 while copies stay amortised.
       if (s.length + n > s.capacity)
         s.resize(Math.max(s.length + n, Math.ceil((s.capacity * 1.125) / 64) * 64));
-      const K = this.heap.f32(s.keys + s.length * d * 4, n * d);
-      const V = this.heap.f32(s.values + s.length * d * 4, n * d);
-      for (let t = 0; t < n; t++) {
-        K.set(keys.subarray(t * stride + h * d, t * stride + (h + 1) * d), t * d);
-        V.set(values.subarray(t * stride + h * d, t * stride + (h + 1) * d), t * d);
+      for (const [src, ptr, type, rowBytes] of [
+        [keys, s.keys, this.storage.keyType, this.kBytes],
+        [values, s.values, this.storage.valueType, this.vBytes],
+      ] as const) {
+        for (let t = 0; t < n; t++) g.set(src.subarray(t * stride + h * d, t * stride + (h + 1) * d), t * d);
+        quantizeInto(type, g, heap.u8(ptr + s.length * rowBytes, n * rowBytes));
       }
-      this.heap.i32(s.positions + s.length * 4, n).set(positions.subarray(0, n));
+      heap.i32(s.positions + s.length * 4, n).set(positions.subarray(0, n));
       s.length += n;
     }
     this.seen[layer] += n;
   }
 
-  /** Reads one head's kept data (copies). Shapes: keys/values `[length][headDim]`, positions `[length]`. */
-  read(layer: number, head: number): { keys: Float32Array; values: Float32Array; positions: Int32Array } {
+  /**
+   * One head's keys or values as f32 `[length][headDim]`: for an f32 cache a view (or a copy if `copy`),
+   * for the other types a fresh dequantized copy.
+   */
+  private rows(layer: number, head: number, which: 'keys' | 'values', copy = false): Float32Array {
     const s = this.heads[layer][head];
     const d = this.shape.headDim;
+    const heap = this.heap(layer);
+    const type = which === 'keys' ? this.storage.keyType : this.storage.valueType;
+    if (type === KV_GGML_TYPE.f32) {
+      const view = heap.f32(s[which], s.length * d);
+      return copy ? view.slice() : view;
+    }
+    const rowBytes = which === 'keys' ? this.kBytes : this.vBytes;
+    const out = new Float32Array(s.length * d);
+    dequantizeRow(type, heap.u8(s[which], s.length * rowBytes), out, s.length * d);
+    return out;
+  }
+
+  /** Reads one head's kept data (copies). Shapes: keys/values `[length][headDim]`, positions `[length]`. */
+  read(layer: number, head: number): { keys: Float32Array; values: Float32Array; positions: Int32Array } {
     return {
-      keys: this.heap.f32(s.keys, s.length * d).slice(),
-      values: this.heap.f32(s.values, s.length * d).slice(),
-      positions: this.heap.i32(s.positions, s.length).slice(),
+      keys: this.rows(layer, head, 'keys', true),
+      values: this.rows(layer, head, 'values', true),
+      positions: this.positions(layer, head).slice(),
     };
   }
 
@@ -137,10 +191,11 @@ export class KvCache {
    */
   keep(layer: number, head: number, indices: ArrayLike<number>): void {
     const s = this.heads[layer][head];
-    const d = this.shape.headDim;
-    const K = this.heap.f32(s.keys, s.length * d);
-    const V = this.heap.f32(s.values, s.length * d);
-    const P = this.heap.i32(s.positions, s.length);
+    const heap = this.heap(layer);
+    const { kBytes, vBytes } = this;
+    const K = heap.u8(s.keys, s.length * kBytes);
+    const V = heap.u8(s.values, s.length * vBytes);
+    const P = heap.i32(s.positions, s.length);
     let prev = -1;
     for (let j = 0; j < indices.length; j++) {
       const i = indices[j];
@@ -151,8 +206,8 @@ export class KvCache {
       }
       prev = i;
       if (i !== j) {
-        K.copyWithin(j * d, i * d, (i + 1) * d);
-        V.copyWithin(j * d, i * d, (i + 1) * d);
+        K.copyWithin(j * kBytes, i * kBytes, (i + 1) * kBytes);
+        V.copyWithin(j * vBytes, i * vBytes, (i + 1) * vBytes);
         P[j] = P[i];
       }
     }
@@ -160,14 +215,16 @@ export class KvCache {
     if (s.capacity > s.length + 16) s.resize(s.length);
   }
 
-  /** A press's view of one layer (views are valid until the cache changes). */
+  /**
+   * A press's view of one layer. Keys and values come as f32: views of an f32 cache (valid until the cache
+   * changes), or per-head copies dequantized on each call for the other types.
+   */
   layerState(layer: number, groupSize: number): LayerState {
     const heads = this.heads[layer];
     const { nLayers, nKvHeads, headDim } = this.shape;
-    const heap = this.heap;
-    const backend = this.backend;
+    const backend = this.backends[layer];
     return {
-      attend: backend && ((q, n, pos) => this.attend(backend, layer, groupSize, q, n, pos)),
+      attend: (q, n, pos) => this.attend(backend, layer, groupSize, q, n, pos),
       layer,
       nLayers,
       nKvHeads,
@@ -175,9 +232,9 @@ export class KvCache {
       headDim,
       seen: this.seen[layer],
       length: (h) => heads[h].length,
-      keys: (h) => heap.f32(heads[h].keys, heads[h].length * headDim),
-      values: (h) => heap.f32(heads[h].values, heads[h].length * headDim),
-      positions: (h) => heap.i32(heads[h].positions, heads[h].length),
+      keys: (h) => this.rows(layer, h, 'keys'),
+      values: (h) => this.rows(layer, h, 'values'),
+      positions: (h) => this.positions(layer, h),
     };
   }
 
@@ -202,7 +259,7 @@ export class KvCache {
       throw new RangeError(`attend(): need ${nQueries} queries of ${width} floats and their positions`);
     const kv = this.heads[layer];
     const maxKeys = Math.max(1, ...kv.map((h) => h.length));
-    const heap = this.heap;
+    const heap = backend.heap;
     const q = heap.alloc(nQueries * width * 4);
     const out = heap.alloc(nQueries * width * 4);
     const pos = heap.alloc(nQueries * 4);
@@ -220,6 +277,7 @@ export class KvCache {
         headDim,
         queryPositions: pos,
         kv,
+        ...this.storage,
         scale: 1 / Math.sqrt(headDim),
         probs,
         maxKeys,
@@ -240,7 +298,7 @@ export class KvCache {
     });
   }
 
-  /** Bytes of heap the cache holds right now. */
+  /** Bytes of heap the cache holds right now (its storage types' real sizes, slack included). */
   get bytes(): number {
     let b = 0;
     for (const layer of this.heads) for (const h of layer) b += h.bytes;
@@ -259,15 +317,15 @@ export class KvCache {
    * afterwards when it is not `from` (a probe placed past tokens not yet fed, as LASER-KV's block probes).
    */
   truncate(from: number, seen = from): void {
-    for (const layer of this.heads) {
+    this.heads.forEach((layer, l) => {
       for (let h = 0; h < layer.length; h++) {
         const s = layer[h];
-        const P = this.heap.i32(s.positions, s.length);
+        const P = this.positions(l, h);
         let n = s.length;
         while (n > 0 && P[n - 1] >= from) n--;
         s.length = n;
       }
-    }
+    });
     this.seen = this.seen.map((x) => Math.min(x, seen));
   }
 

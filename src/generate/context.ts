@@ -1,5 +1,6 @@
 // A generation context: one KV cache and the tokens that went into it. Prompts are prefilled in chunks;
 // tokens stream out of an async iterator that honours an AbortSignal and stop strings.
+import type { CacheType } from '../cache/cache-type.js';
 import { KvCache } from '../cache/kv-cache.js';
 import type { Model } from '../model/model.js';
 import type { AttentionTap } from '../model/transformer.js';
@@ -13,6 +14,8 @@ export interface ContextOptions {
   contextSize?: number;
   /** KV-cache compression: a press, or a spec like `{ name: 'lagkv', ratio: 4 }`. Default: full cache. */
   press?: Press | PressSpec;
+  /** Storage of keys and values, as llama.cpp's --cache-type-k/-v (default f16 for both). */
+  cacheType?: Partial<CacheType>;
 }
 
 export interface PrefillOptions {
@@ -75,9 +78,9 @@ export class Context {
     if (interval !== undefined && !(Number.isInteger(interval) && interval >= 1))
       throw new RangeError(`${this.press?.name}: probeInterval must be a whole number >= 1, got ${interval}`);
     this.cache = new KvCache(
-      model.backend.heap,
+      model.shards.layers,
       { nLayers: cfg.nLayers, nKvHeads: cfg.nKvHeads, headDim: cfg.headDim },
-      model.backend,
+      opts.cacheType,
     );
     this.tap = this.makeTap();
   }

@@ -95,6 +95,14 @@ export function quantize(type: GgmlType, src: Float32Array): Uint8Array {
   return dst;
 }
 
+/** quantize() into an existing buffer (no allocation): dst receives whole blocks from its first byte. */
+export function quantizeInto(type: GgmlType, src: Float32Array, dst: Uint8Array): void {
+  const c = codecFor(type);
+  const nb = blocksOf(type, src.length, c.elements);
+  if (dst.length < nb * c.bytes) throw new Error(`${ggmlTypeName(type)}: destination too small`);
+  c.encode(src, dst, nb);
+}
+
 // The float "codecs" treat every element as a block. Byte copies are used instead of typed views of src so that
 // src may start at any byte offset; like ggml, they assume a little-endian host.
 

@@ -2,7 +2,7 @@
 // built in memory and padded to the alignment; tensor data is then streamed to the file one tensor at a time,
 // each padded to the alignment, so files larger than any single buffer can be written.
 // Layout per ggml's docs/gguf.md; limits (4 dims, names < 64 bytes) as gguf.cpp enforces them on read.
-import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { checkKv } from './kv.js';
 import {
   BLOCK_LAYOUT,
@@ -26,7 +26,11 @@ export interface GgufTensorData {
   /** ggml order: dims[0] is the contiguous (innermost) dimension. */
   dims: number[];
   type: GgmlType;
-  data: Uint8Array;
+  /**
+   * The tensor's bytes; or a function that makes them when the tensor is written (so that a file larger
+   * than memory can be written); or 'zeros', left as a hole in the file (sparse where the file system allows).
+   */
+  data: Uint8Array | (() => Uint8Array) | 'zeros';
 }
 
 export interface GgufFileSpec {
@@ -226,9 +230,24 @@ function checkTensor(t: GgufTensorData): number {
     bad(`row of ${t.dims[0]} is not a multiple of the ${ggmlTypeName(t.type)} block (${layout.elements})`);
   }
   const bytes = (elements / layout.elements) * layout.bytes;
-  if (t.data.length !== bytes)
-    bad(`${t.dims.join('×')} ${ggmlTypeName(t.type)} needs ${bytes} bytes, got ${t.data.length}`);
+  if (t.data instanceof Uint8Array) checkDataLength(t, t.data, bytes);
   return bytes;
+}
+
+function checkDataLength(t: GgufTensorData, data: Uint8Array, bytes: number): void {
+  if (data.length !== bytes) {
+    throw new GgufError(
+      `tensor "${t.name}": ${t.dims.join('×')} ${ggmlTypeName(t.type)} needs ${bytes} bytes, got ${data.length}`,
+    );
+  }
+}
+
+/** A tensor's bytes as written: made now if lazy, or null for a hole of zeros. */
+function tensorBytes(t: GgufTensorData, bytes: number): Uint8Array | null {
+  if (t.data === 'zeros') return null;
+  const data = typeof t.data === 'function' ? t.data() : t.data;
+  checkDataLength(t, data, bytes);
+  return data;
 }
 
 interface Plan {
@@ -236,6 +255,8 @@ interface Plan {
   alignment: number;
   /** Total file size: the header and every tensor, each padded to the alignment. */
   size: number;
+  /** Data bytes of each tensor. */
+  sizes: number[];
 }
 
 /** Validates the spec and encodes the header (padded to the alignment). */
@@ -274,27 +295,30 @@ function plan(spec: GgufFileSpec): Plan {
   });
   // Without tensors there is no data section to align; llama.cpp's vocab-only files end right after the header.
   if (spec.tensors.length > 0) out.padTo(alignment);
-  return { header: out.bytes(), alignment, size: out.length + offset };
+  return { header: out.bytes(), alignment, size: out.length + offset, sizes };
 }
 
-function writeAll(fd: number, data: Uint8Array): void {
+function writeAll(fd: number, data: Uint8Array, position: number): void {
   for (let done = 0; done < data.length; ) {
-    done += writeSync(fd, data, done, Math.min(WRITE_CHUNK, data.length - done));
+    done += writeSync(fd, data, done, Math.min(WRITE_CHUNK, data.length - done), position + done);
   }
 }
 
 /** Writes a GGUF file, streaming tensor data piece by piece; a partly written file is removed on failure. */
 export function writeGguf(path: string, file: GgufFileSpec): void {
-  const { header, alignment } = plan(file);
-  const zeros = new Uint8Array(alignment);
+  const { header, alignment, size, sizes } = plan(file);
   const fd = openSync(path, 'w');
   let complete = false;
   try {
-    writeAll(fd, header);
-    for (const t of file.tensors) {
-      writeAll(fd, t.data);
-      writeAll(fd, zeros.subarray(0, padding(t.data.length, alignment)));
-    }
+    writeAll(fd, header, 0);
+    let at = header.length;
+    file.tensors.forEach((t, i) => {
+      const data = tensorBytes(t, sizes[i]);
+      if (data) writeAll(fd, data, at);
+      at += sizes[i] + padding(sizes[i], alignment);
+    });
+    // Padding and holes are zeros: extending the file supplies them without writing.
+    ftruncateSync(fd, size);
     complete = true;
   } finally {
     closeSync(fd);
@@ -304,13 +328,14 @@ export function writeGguf(path: string, file: GgufFileSpec): void {
 
 /** The bytes writeGguf would write, in one buffer (for small files and tests). */
 export function serializeGguf(file: GgufFileSpec): Uint8Array {
-  const { header, alignment, size } = plan(file);
+  const { header, alignment, size, sizes } = plan(file);
   const out = new Uint8Array(size);
   out.set(header);
   let at = header.length;
-  for (const t of file.tensors) {
-    out.set(t.data, at);
-    at += t.data.length + padding(t.data.length, alignment);
-  }
+  file.tensors.forEach((t, i) => {
+    const data = tensorBytes(t, sizes[i]);
+    if (data) out.set(data, at);
+    at += sizes[i] + padding(sizes[i], alignment);
+  });
   return out;
 }

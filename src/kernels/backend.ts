@@ -14,7 +14,10 @@ export interface WeightMatrix {
   readonly rowBytes: number;
 }
 
-/** One KV head's kept tokens: keys and values f32 `[length][headDim]`, positions i32 `[length]`, increasing. */
+/**
+ * One KV head's kept tokens: keys and values `[length]` rows of headDim values in the cache's storage types
+ * (KvStorage), positions i32 `[length]`, increasing.
+ */
 export interface KvHeadView {
   keys: number;
   values: number;
@@ -22,12 +25,18 @@ export interface KvHeadView {
   length: number;
 }
 
+/** How a cache stores its rows: F32, F16, Q8_0 or Q4_0 (ggml's block layouts), for keys and values apart. */
+export interface KvStorage {
+  keyType: GgmlType;
+  valueType: GgmlType;
+}
+
 /**
  * Causal attention for one layer. Queries are f32 `[nTokens][nHeads * headDim]`; query head h reads KV head
  * `floor(h / (nHeads / nKvHeads))` (GQA). Query token t at position `queryPositions[t]` sees exactly the kept
  * keys whose position is <= its own. Output has the queries' layout.
  */
-export interface AttentionArgs {
+export interface AttentionArgs extends KvStorage {
   out: number;
   queries: number;
   nTokens: number;

@@ -19,6 +19,8 @@ export const A = 8;
 const SLOTS = 32;
 /** Set by a worker whose chunk threw (the error itself goes to stderr). */
 export const FAILED = SLOTS - 1;
+/** Which of the pool's memories (and kernel instances) the op runs on. */
+export const MEM = SLOTS - 2;
 
 export const TAG_SHIFT = 20;
 export const TAG_MASK = 0x7ff;

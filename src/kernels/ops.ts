@@ -1,6 +1,6 @@
 // The operations a pool thread can run, shared by the main thread and the workers: each op's arguments sit
 // in the control block (control.ts) and its work is cut into chunks that any thread may claim.
-import { A, type Control, OP, Op } from './control.js';
+import { A, type Control, MEM, OP, Op } from './control.js';
 
 /** The kernel module's exports (assembly/index.ts); pointers are byte offsets into the shared heap. */
 export interface KernelExports {
@@ -52,8 +52,9 @@ export function instantiateKernels(module: WebAssembly.Module, memory: WebAssemb
   return instance.exports as unknown as KernelExports;
 }
 
-/** Runs chunk `c` of the current op on thread `tid` (0 = main). */
-export function runChunk(k: KernelExports, ctl: Control, tid: number, c: number): void {
+/** Runs chunk `c` of the current op on thread `tid` (0 = main), with the instance of the op's memory. */
+export function runChunk(instances: readonly KernelExports[], ctl: Control, tid: number, c: number): void {
+  const k = instances[ctl.i32[MEM]];
   const u = ctl.u32;
   switch (ctl.i32[OP]) {
     case Op.Matmul: {

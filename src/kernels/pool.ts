@@ -11,6 +11,7 @@ import {
   FAILED,
   INDEX_MASK,
   MAIN_WAITING,
+  MEM,
   NCHUNKS,
   NEXT,
   SEQ,
@@ -40,19 +41,22 @@ export class Pool {
   readonly ctl: Control = controlOf();
   private readonly workers: Worker[] = [];
 
-  private constructor(private readonly k: KernelExports) {}
+  private constructor(private readonly k: readonly KernelExports[]) {}
 
-  /** A pool of `threads` threads in all, the calling thread included. */
+  /**
+   * A pool of `threads` threads in all, the calling thread included; `k[i]` is this thread's kernel instance
+   * on `memories[i]` (each worker instantiates its own on every memory).
+   */
   static async create(
-    k: KernelExports,
+    k: readonly KernelExports[],
     module: WebAssembly.Module,
-    memory: WebAssembly.Memory,
+    memories: WebAssembly.Memory[],
     threads: number,
   ): Promise<Pool> {
     const pool = new Pool(k);
     const started: Promise<void>[] = [];
     for (let tid = 1; tid < threads; tid++) {
-      const w = spawn({ module, memory, control: pool.ctl.sab, tid, spin: SPIN });
+      const w = spawn({ module, memories, control: pool.ctl.sab, tid, spin: SPIN });
       pool.workers.push(w);
       started.push(
         new Promise<void>((resolve, reject) => {
@@ -79,10 +83,11 @@ export class Pool {
     return this.workers.length + 1;
   }
 
-  /** Runs `nChunks` chunks of the op in the control block; returns when all are done. */
-  run(nChunks: number): void {
+  /** Runs `nChunks` chunks of the op in the control block on memory `mem`; returns when all are done. */
+  run(nChunks: number, mem = 0): void {
     if (nChunks > INDEX_MASK) throw new RangeError(`too many chunks (${nChunks})`);
     const c = this.ctl.i32;
+    c[MEM] = mem;
     if (this.workers.length === 0 || nChunks === 1) {
       for (let i = 0; i < nChunks; i++) runChunk(this.k, this.ctl, 0, i);
       return;

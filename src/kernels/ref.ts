@@ -1,6 +1,6 @@
 // Plain TypeScript kernels: the reference every faster path is checked against. Straight loops, f64
 // accumulation where it costs nothing, no threads.
-import { dequantizeRow } from '../gguf/quants.js';
+import { dequantize, dequantizeRow } from '../gguf/quants.js';
 import { BLOCK_LAYOUT, type GgmlType } from '../gguf/types.js';
 import type { AttentionArgs, Backend, WeightMatrix } from './backend.js';
 import type { Heap } from './heap.js';
@@ -39,8 +39,8 @@ export class RefBackend implements Backend {
     const qPos = this.heap.i32(a.queryPositions, nTokens);
     for (let h = 0; h < nHeads; h++) {
       const head = kv[Math.floor(h / group)];
-      const K = this.heap.f32(head.keys, head.length * headDim);
-      const V = this.heap.f32(head.values, head.length * headDim);
+      const K = this.rows(a.keyType, head.keys, head.length, headDim);
+      const V = this.rows(a.valueType, head.values, head.length, headDim);
       const kPos = this.heap.i32(head.positions, head.length);
       const scores = new Float64Array(head.length);
       for (let t = 0; t < nTokens; t++) {
@@ -73,6 +73,14 @@ export class RefBackend implements Backend {
         }
       }
     }
+  }
+
+  /** `n` stored rows of `headDim` values as f32 `[n][headDim]`. */
+  private rows(type: GgmlType, ptr: number, n: number, headDim: number): Float32Array {
+    const layout = BLOCK_LAYOUT[type];
+    if (!layout) throw new Error(`attention: no layout for cache type ${type}`);
+    const bytes = this.heap.u8(ptr, (n * headDim * layout.bytes) / layout.elements);
+    return dequantize(type, bytes, n * headDim);
   }
 
   async close(): Promise<void> {}

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
-import { type GgmlType, ggmlTypeName } from '../gguf/types.js';
+import { GgmlType, ggmlTypeName } from '../gguf/types.js';
 import type { AttentionArgs, Backend, WeightMatrix } from './backend.js';
 import { A, OP, Op } from './control.js';
 import type { Heap } from './heap.js';
@@ -44,6 +44,15 @@ function relaxedBytes(): Uint8Array | null {
 }
 
 export async function createWasmBackend(heap: Heap, opts: WasmBackendOptions = {}): Promise<Backend> {
+  return (await createWasmBackends([heap], opts))[0];
+}
+
+/**
+ * One backend per heap, all sharing one pool of threads: each thread holds a kernel instance on every heap's
+ * memory and an op says which memory it runs on. A model past 4 GiB spreads its layers over several heaps
+ * (wasm32 memories), so weights, activations and KV cache of a layer share one memory.
+ */
+export async function createWasmBackends(heaps: Heap[], opts: WasmBackendOptions = {}): Promise<Backend[]> {
   const threads = Math.max(1, Math.floor(opts.threads ?? availableParallelism()));
   let bytes = opts.relaxed === false ? null : relaxedBytes();
   if (opts.relaxed === true && !bytes)
@@ -51,9 +60,22 @@ export async function createWasmBackend(heap: Heap, opts: WasmBackendOptions = {
   const relaxed = bytes !== null;
   bytes ??= readFileSync(wasmPath(false));
   const module = await WebAssembly.compile(bytes);
-  const k = instantiateKernels(module, heap.memory);
-  const pool = await Pool.create(k, module, heap.memory, threads);
-  return new WasmBackend(heap, k, pool, relaxed);
+  const memories = heaps.map((h) => h.memory);
+  const k = memories.map((m) => instantiateKernels(module, m));
+  const pool = await Pool.create(k, module, memories, threads);
+  const shared = new SharedPool(pool, heaps.length);
+  return heaps.map((heap, i) => new WasmBackend(heap, k[i], shared, i, relaxed));
+}
+
+/** The pool of a set of backends: it closes when the last of them does. */
+class SharedPool {
+  constructor(
+    readonly pool: Pool,
+    private open: number,
+  ) {}
+  async release(): Promise<void> {
+    if (--this.open === 0) await this.pool.close();
+  }
 }
 
 /** A heap buffer that grows (by reallocation) to the largest size asked of it. */
@@ -83,13 +105,19 @@ class WasmBackend implements Backend {
   private readonly kvDesc: Scratch;
   private readonly scores: Scratch;
 
+  private readonly pool: Pool;
+  private closed = false;
+
   constructor(
     readonly heap: Heap,
     private readonly k: KernelExports,
-    private readonly pool: Pool,
+    private readonly shared: SharedPool,
+    /** Index of this backend's memory in the pool. */
+    private readonly mem: number,
     relaxed: boolean,
   ) {
-    this.name = `wasm${relaxed ? '-relaxed' : ''}×${pool.threads}`;
+    this.pool = shared.pool;
+    this.name = `wasm${relaxed ? '-relaxed' : ''}×${this.pool.threads}`;
     this.ref = new RefBackend(heap);
     this.act = new Scratch(heap);
     this.rowsScratch = new Scratch(heap);
@@ -124,7 +152,7 @@ class WasmBackend implements Backend {
     c.u32.set([w.type, w.ptr, w.rowBytes, w.rows, w.cols, input, nTokens, out, per], A);
     c.u32[A + 9] = this.rowsScratch.get(stride * threads);
     c.u32[A + 10] = stride;
-    this.pool.run(Math.ceil(w.rows / per));
+    this.pool.run(Math.ceil(w.rows / per), this.mem);
   }
 
   private quantize(kind: number, x: number, cols: number, act: number, nTokens: number): void {
@@ -136,12 +164,17 @@ class WasmBackend implements Backend {
     const c = this.pool.ctl;
     c.i32[OP] = Op.Quantize;
     c.u32.set([kind, x, cols, act, nTokens, per], A);
-    this.pool.run(Math.ceil(nTokens / per));
+    this.pool.run(Math.ceil(nTokens / per), this.mem);
   }
 
   attention(a: AttentionArgs): void {
     const { nTokens, nHeads, headDim, kv } = a;
-    if (headDim % 4 !== 0 || nHeads % kv.length !== 0) {
+    if (
+      headDim % 4 !== 0 ||
+      nHeads % kv.length !== 0 ||
+      a.keyType !== GgmlType.F32 ||
+      a.valueType !== GgmlType.F32
+    ) {
       this.ref.attention(a);
       return;
     }
@@ -165,11 +198,13 @@ class WasmBackend implements Backend {
       [a.probs ?? 0, a.maxKeys ?? 0, this.scores.get(2 * scoreBytes * threads), scoreBytes, per, items],
       A + 9,
     );
-    this.pool.run(Math.ceil(items / per));
+    this.pool.run(Math.ceil(items / per), this.mem);
   }
 
   async close(): Promise<void> {
-    await this.pool.close();
+    if (this.closed) return;
+    this.closed = true;
+    await this.shared.release();
     for (const s of [this.act, this.rowsScratch, this.kvDesc, this.scores]) s.free();
   }
 }

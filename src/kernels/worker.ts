@@ -17,14 +17,15 @@ import { instantiateKernels, runChunk } from './ops.js';
 
 export interface WorkerInit {
   module: WebAssembly.Module;
-  memory: WebAssembly.Memory;
+  /** One kernel instance per memory (several 32-bit memories hold models past 4 GiB). */
+  memories: WebAssembly.Memory[];
   control: SharedArrayBuffer;
   tid: number;
   spin: number;
 }
 
 function serve(init: WorkerInit): void {
-  const k = instantiateKernels(init.module, init.memory);
+  const k = init.memories.map((m) => instantiateKernels(init.module, m));
   const ctl = controlOf(init.control);
   const c = ctl.i32;
   let seen = Atomics.load(c, SEQ);

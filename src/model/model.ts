@@ -1,15 +1,16 @@
 // A loaded model: config, weights in the shared heap, tokenizer, chat template and a compute backend.
-import { availableParallelism } from 'node:os';
+import { availableParallelism, freemem, totalmem } from 'node:os';
 import { chatTemplateFromMetadata } from '../chat/template.js';
 import { Context, type ContextOptions } from '../generate/context.js';
 import { type GgufFile, Metadata, openGguf } from '../gguf/reader.js';
 import type { Backend } from '../kernels/backend.js';
 import { Heap } from '../kernels/heap.js';
 import { RefBackend } from '../kernels/ref.js';
-import { createWasmBackend } from '../kernels/wasm.js';
+import { createWasmBackends } from '../kernels/wasm.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
 import { type ModelConfig, readConfig } from './config.js';
-import { Transformer } from './transformer.js';
+import { DEFAULT_SHARD_BYTES, planPlacement } from './placement.js';
+import { type ShardBackends, Transformer } from './transformer.js';
 import { type LoadProgress, loadWeights } from './weights.js';
 
 export type BackendName = 'wasm' | 'ref';
@@ -22,6 +23,34 @@ export interface LoadOptions {
   /** Most tokens per forward call, i.e. the prefill chunk size (default 256). */
   batchSize?: number;
   onProgress?: LoadProgress;
+  /**
+   * Most bytes (weights plus room for their KV cache) planned into one wasm32 memory; a model past it spreads
+   * its layers over several memories. Default: just under the 4 GiB a wasm32 memory addresses.
+   */
+  shardBytes?: number;
+}
+
+const GiB = 2 ** 30;
+const fmtGiB = (b: number) => `${(b / GiB).toFixed(2)} GiB`;
+
+/**
+ * Fails before anything is allocated when the weights cannot fit in this machine's memory. `available` is
+ * what the OS says it can hand out without swapping (MemAvailable on Linux).
+ */
+export function checkFitsInMemory(
+  path: string,
+  weightBytes: number,
+  available = freemem(),
+  total = totalmem(),
+): void {
+  // Weights plus ~5% for activations, scratch and the runtime itself.
+  const need = weightBytes * 1.05 + 128 * 2 ** 20;
+  if (need > available) {
+    throw new RangeError(
+      `${path}: the model needs about ${fmtGiB(need)} of memory (weights ${fmtGiB(weightBytes)}), ` +
+        `but only ${fmtGiB(available)} of this machine's ${fmtGiB(total)} is available`,
+    );
+  }
 }
 
 export class Model {
@@ -32,8 +61,19 @@ export class Model {
     readonly tokenizer: Tokenizer,
     readonly chatTemplate: string,
     readonly transformer: Transformer,
-    readonly backend: Backend,
+    /** One backend per shard (wasm32 memory); a model under 4 GiB has one. */
+    readonly backends: readonly Backend[],
   ) {}
+
+  /** The first shard's backend: the only one unless the model is past 4 GiB. */
+  get backend(): Backend {
+    return this.backends[0];
+  }
+
+  /** Where each part of the weights lives; a layer's KV cache goes with its weights. */
+  get shards(): ShardBackends {
+    return this.transformer.shards;
+  }
 
   static async load(path: string, opts: LoadOptions = {}): Promise<Model> {
     const threads = opts.threads ?? availableParallelism();
@@ -42,8 +82,15 @@ export class Model {
     const batch = opts.batchSize ?? 256;
     if (!Number.isInteger(batch) || batch < 1 || batch > 8192)
       throw new RangeError(`batchSize must be 1..8192, got ${batch}`);
+    const shardBytes = opts.shardBytes ?? DEFAULT_SHARD_BYTES;
+    if (!(Number.isInteger(shardBytes) && shardBytes >= 1 << 16 && shardBytes <= DEFAULT_SHARD_BYTES))
+      throw new RangeError(
+        `shardBytes must be a whole number in [64 KiB, ${DEFAULT_SHARD_BYTES}], got ${shardBytes}`,
+      );
+    const kind = opts.backend ?? 'wasm';
+    if (kind !== 'wasm' && kind !== 'ref') throw new RangeError(`unknown backend "${kind}" (wasm or ref)`);
     const file: GgufFile = openGguf(path);
-    let backend: Backend | undefined;
+    let backends: Backend[] = [];
     try {
       const config = readConfig(file);
       const metadata = new Metadata(file.metadata, path);
@@ -54,16 +101,22 @@ export class Model {
         );
       }
       const weightBytes = file.tensors.reduce((s, t) => s + t.bytes, 0);
-      const heap = new Heap(weightBytes + (64 << 20));
-      const kind = opts.backend ?? 'wasm';
-      if (kind !== 'wasm' && kind !== 'ref') throw new RangeError(`unknown backend "${kind}" (wasm or ref)`);
-      const b: Backend = kind === 'wasm' ? await createWasmBackend(heap, { threads }) : new RefBackend(heap);
-      backend = b;
-      const weights = loadWeights(file, config, b, opts.onProgress);
-      const transformer = new Transformer(config, weights, b, batch);
-      return new Model(path, config, metadata, tokenizer, chatTemplateFromMetadata(metadata), transformer, b);
+      checkFitsInMemory(path, weightBytes);
+      const placement = planPlacement(file, config, shardBytes);
+      const heaps = placement.shardWeightBytes.map((b) => new Heap(b + (64 << 20)));
+      backends =
+        kind === 'wasm' ? await createWasmBackends(heaps, { threads }) : heaps.map((h) => new RefBackend(h));
+      const weights = loadWeights(file, config, backends, placement, opts.onProgress);
+      const shards: ShardBackends = {
+        layers: placement.layerShard.map((s) => backends[s]),
+        embedding: backends[placement.embeddingShard],
+        output: backends[placement.outputShard],
+      };
+      const transformer = new Transformer(config, weights, shards, batch);
+      const template = chatTemplateFromMetadata(metadata);
+      return new Model(path, config, metadata, tokenizer, template, transformer, backends);
     } catch (e) {
-      await backend?.close();
+      await Promise.all(backends.map((b) => b.close()));
       throw e;
     } finally {
       file.close();
@@ -75,7 +128,7 @@ export class Model {
   }
 
   async close(): Promise<void> {
-    await this.backend.close();
+    await Promise.all(this.backends.map((b) => b.close()));
   }
 }
 

@@ -5,7 +5,7 @@
 import { Rng } from '../generate/sampler.js';
 import { quantize } from '../gguf/quants.js';
 import { BLOCK_LAYOUT, GgmlType } from '../gguf/types.js';
-import { writeGguf } from '../gguf/writer.js';
+import { type GgufTensorData, writeGguf } from '../gguf/writer.js';
 import type { Architecture } from './config.js';
 import { modelKv, spmVocabKv } from './metadata.js';
 
@@ -27,7 +27,16 @@ export interface SyntheticModelSpec {
   tiedOutput: boolean;
   ropeBase?: number;
   seed: number;
+  /**
+   * 'random' (default): every weight drawn. 'pooled': each matrix's rows are picked from a pool of 64 random
+   * rows, made while the file is written, so 7–8B shapes are written in minutes with bounded memory.
+   * 'zeros': matrices left as holes in a sparse file, for tests of files too large to load.
+   */
+  weights?: 'random' | 'pooled' | 'zeros';
 }
+
+/** Rows in the pool a 'pooled' matrix draws from. */
+const POOL_ROWS = 64;
 
 /** A SentencePiece-style vocabulary: <unk> <s> </s>, the 256 byte tokens, then made-up pieces. */
 export function syntheticVocab(size: number): { tokens: string[]; scores: number[]; types: number[] } {
@@ -75,7 +84,7 @@ export function writeSyntheticModel(path: string, s: SyntheticModelSpec): void {
   const headDim = s.headDim ?? s.dim / s.nHeads;
   const qDim = s.nHeads * headDim;
   const kvDim = s.nKvHeads * headDim;
-  const tensors: { name: string; dims: number[]; type: GgmlType; data: Uint8Array }[] = [];
+  const tensors: GgufTensorData[] = [];
   const typeFor = (name: string, cols: number): GgmlType => {
     const override = Object.entries(s.mixed ?? {}).find(([suffix]) => name.endsWith(suffix));
     const t = override ? override[1] : s.type;
@@ -85,11 +94,28 @@ export function writeSyntheticModel(path: string, s: SyntheticModelSpec): void {
     const fallback = K_FALLBACK[t];
     return fallback !== undefined && cols % 32 === 0 ? fallback : GgmlType.F32;
   };
-  const matrix = (name: string, rows: number, cols: number, std: number) => {
-    const v = new Float32Array(rows * cols);
+  const random = (n: number, std: number) => {
+    const v = new Float32Array(n);
     for (let i = 0; i < v.length; i++) v[i] = gaussian(rng) * std;
+    return v;
+  };
+  const matrix = (name: string, rows: number, cols: number, std: number) => {
     const type = typeFor(name, cols);
-    tensors.push({ name, dims: [cols, rows], type, data: quantize(type, v) });
+    const dims = [cols, rows];
+    if (s.weights === 'zeros') tensors.push({ name, dims, type, data: 'zeros' });
+    else if (s.weights === 'pooled')
+      tensors.push({ name, dims, type, data: () => pooled(type, rows, cols, std) });
+    else tensors.push({ name, dims, type, data: quantize(type, random(rows * cols, std)) });
+  };
+  const pooled = (type: GgmlType, rows: number, cols: number, std: number) => {
+    const pool = quantize(type, random(POOL_ROWS * cols, std));
+    const rowBytes = pool.length / POOL_ROWS;
+    const out = new Uint8Array(rows * rowBytes);
+    for (let r = 0; r < rows; r++) {
+      const p = Math.floor(rng.next() * POOL_ROWS) * rowBytes;
+      out.set(pool.subarray(p, p + rowBytes), r * rowBytes);
+    }
+    return out;
   };
   const vector = (name: string, n: number, mean: number, std: number) => {
     const v = new Float32Array(n);

@@ -26,6 +26,14 @@ export interface AttentionTap {
 
 export type LogitsWanted = 'last' | 'all' | 'none';
 
+/** The backend (shard) holding each part of the weights; one backend for a model under 4 GiB. */
+export interface ShardBackends {
+  /** `[nLayers]`: a layer's weights, activations and KV cache share its backend's heap. */
+  layers: readonly Backend[];
+  embedding: Backend;
+  output: Backend;
+}
+
 interface Activations {
   x: number;
   xb: number;
@@ -40,21 +48,34 @@ interface Activations {
 }
 
 export class Transformer {
-  private readonly act: Activations;
+  /** Activation buffers in each shard's heap (one shard unless the model is past 4 GiB). */
+  private readonly acts = new Map<Backend, Activations>();
   /** θ_i for each rotated pair i, with Llama-3 frequency factors and linear scaling folded in. */
   private readonly invFreq: Float64Array;
 
   constructor(
     readonly cfg: ModelConfig,
     readonly weights: ModelWeights,
-    readonly backend: Backend,
+    /** Which backend (shard, heap) holds each part of the weights; a layer's KV cache goes with it. */
+    readonly shards: ShardBackends,
     /** Most tokens one forward call takes (prefill chunk size). */
     readonly maxBatch = 256,
   ) {
-    const h = backend.heap;
-    const n = maxBatch;
-    const f = (count: number) => h.alloc(count * 4);
-    this.act = {
+    for (const b of [...shards.layers, shards.output]) {
+      if (!this.acts.has(b)) this.acts.set(b, this.allocActivations(b, b === shards.output));
+    }
+    const pairs = cfg.ropeDim / 2;
+    this.invFreq = new Float64Array(pairs);
+    for (let i = 0; i < pairs; i++) {
+      const factor = weights.ropeFreqs ? weights.ropeFreqs[i] : 1;
+      this.invFreq[i] = cfg.ropeBase ** ((-2 * i) / cfg.ropeDim) / factor / cfg.ropeLinearScale;
+    }
+  }
+
+  private allocActivations(b: Backend, withLogits: boolean): Activations {
+    const { cfg, maxBatch: n } = this;
+    const f = (count: number) => b.heap.alloc(count * 4);
+    return {
       x: f(n * cfg.dim),
       xb: f(n * Math.max(cfg.dim, cfg.nHeads * cfg.headDim)),
       q: f(n * cfg.nHeads * cfg.headDim),
@@ -64,14 +85,8 @@ export class Transformer {
       hb: f(n * cfg.ffnDim),
       hb2: f(n * cfg.ffnDim),
       pos: f(n),
-      logits: f(n * cfg.vocabSize),
+      logits: withLogits ? f(n * cfg.vocabSize) : 0,
     };
-    const pairs = cfg.ropeDim / 2;
-    this.invFreq = new Float64Array(pairs);
-    for (let i = 0; i < pairs; i++) {
-      const factor = weights.ropeFreqs ? weights.ropeFreqs[i] : 1;
-      this.invFreq[i] = cfg.ropeBase ** ((-2 * i) / cfg.ropeDim) / factor / cfg.ropeLinearScale;
-    }
   }
 
   /**
@@ -89,37 +104,57 @@ export class Transformer {
     if (n === 0 || n > this.maxBatch)
       throw new RangeError(`forward() takes 1..${this.maxBatch} tokens, got ${n}`);
     if (positions.length !== n) throw new RangeError('tokens and positions differ in length');
-    const { cfg, weights: W, backend: B } = this;
-    const heap = B.heap;
+    const { cfg, weights: W } = this;
     const { dim, nHeads, nKvHeads, headDim, ffnDim, vocabSize } = cfg;
     const qDim = nHeads * headDim;
     const kvDim = nKvHeads * headDim;
-    const a = this.act;
-    const x = heap.f32(a.x, n * dim);
-    const xb = heap.f32(a.xb, n * Math.max(dim, qDim));
-    const q = heap.f32(a.q, n * qDim);
-    const k = heap.f32(a.k, n * kvDim);
-    const v = heap.f32(a.v, n * kvDim);
-    const hb = heap.f32(a.hb, n * ffnDim);
-    const hb2 = heap.f32(a.hb2, n * ffnDim);
-    const pos = heap.i32(a.pos, n);
+
+    // Views of one shard's activations; `enter` moves the hidden state and positions into another shard.
+    let B = this.shards.layers[0];
+    let a = this.acts.get(B) as Activations;
+    const views = () => {
+      const heap = B.heap;
+      return {
+        x: heap.f32(a.x, n * dim),
+        xb: heap.f32(a.xb, n * Math.max(dim, qDim)),
+        q: heap.f32(a.q, n * qDim),
+        k: heap.f32(a.k, n * kvDim),
+        v: heap.f32(a.v, n * kvDim),
+        hb: heap.f32(a.hb, n * ffnDim),
+        hb2: heap.f32(a.hb2, n * ffnDim),
+        pos: heap.i32(a.pos, n),
+      };
+    };
+    let { x, xb, q, k, v, hb, hb2, pos } = views();
+    const enter = (next: Backend) => {
+      if (next === B) return;
+      const from = { x, pos };
+      B = next;
+      a = this.acts.get(B) as Activations;
+      ({ x, xb, q, k, v, hb, hb2, pos } = views());
+      x.set(from.x);
+      pos.set(from.pos);
+    };
     for (let t = 0; t < n; t++) pos[t] = positions[t];
 
     const E = W.embedding;
+    const eHeap = this.shards.embedding.heap;
     for (let t = 0; t < n; t++) {
       const id = tokens[t];
       if (!Number.isInteger(id) || id < 0 || id >= E.rows)
         throw new RangeError(`token id ${id} outside vocabulary [0, ${E.rows})`);
       dequantizeRow(
         E.type,
-        heap.u8(E.ptr + id * E.rowBytes, E.rowBytes),
+        eHeap.u8(E.ptr + id * E.rowBytes, E.rowBytes),
         x.subarray(t * dim, (t + 1) * dim),
         dim,
       );
     }
 
     for (let l = 0; l < cfg.nLayers; l++) {
+      enter(this.shards.layers[l]);
       const L = W.layers[l];
+      const heap = B.heap;
       rmsnorm(xb, x, L.attnNorm, n, dim, cfg.normEps);
       B.matmul(a.q, L.wq, a.xb, n);
       B.matmul(a.k, L.wk, a.xb, n);
@@ -149,6 +184,7 @@ export class Transformer {
         headDim,
         queryPositions: a.pos,
         kv,
+        ...cache.storage,
         scale: 1 / Math.sqrt(headDim),
         probs,
         maxKeys,
@@ -179,11 +215,12 @@ export class Transformer {
     }
 
     if (wanted === 'none') return undefined;
+    enter(this.shards.output);
     const first = wanted === 'last' ? n - 1 : 0;
     const rows = n - first;
     rmsnorm(xb, x.subarray(first * dim), W.outputNorm, rows, dim, cfg.normEps);
     B.matmul(a.logits, W.output, a.xb, rows);
-    return heap.f32(a.logits, rows * vocabSize).slice();
+    return B.heap.f32(a.logits, rows * vocabSize).slice();
   }
 
   /** Rotary embedding in place on `[n][heads * headDim]` (RoFormer eq. 34; layout per ModelConfig.ropeLayout). */

@@ -7,6 +7,7 @@ import type { GgufFile } from '../gguf/reader.js';
 import { BLOCK_LAYOUT, GgmlType, GgufError, type GgufTensorInfo, ggmlTypeName } from '../gguf/types.js';
 import type { Backend, WeightMatrix } from '../kernels/backend.js';
 import type { ModelConfig } from './config.js';
+import type { Placement } from './placement.js';
 
 export interface LayerWeights {
   attnNorm: Float32Array;
@@ -46,7 +47,6 @@ class Loader {
 
   constructor(
     private readonly file: GgufFile,
-    private readonly backend: Backend,
     private readonly onProgress?: LoadProgress,
   ) {
     this.total = file.tensors.reduce((s, t) => s + t.bytes, 0);
@@ -77,18 +77,18 @@ class Loader {
     return out;
   }
 
-  /** A `[rows][cols]` matrix (GGUF dims [cols, rows]). */
-  matrix(name: string, rows: number, cols: number): WeightMatrix {
+  /** A `[rows][cols]` matrix (GGUF dims [cols, rows]), read into `backend`'s heap. */
+  matrix(name: string, rows: number, cols: number, backend: Backend): WeightMatrix {
     const t = this.info(name, [cols, rows]);
-    const heap = this.backend.heap;
+    const heap = backend.heap;
     let type = t.type;
     let ptr: number;
-    if (this.backend.supports(type)) {
+    if (backend.supports(type)) {
       ptr = heap.alloc(t.bytes);
       this.file.readTensor(t, heap.u8(ptr, t.bytes));
     } else {
       const values = dequantize(type, this.file.readTensor(t), t.elements);
-      type = cols % 32 === 0 && this.backend.supports(GgmlType.Q8_0) ? GgmlType.Q8_0 : GgmlType.F32;
+      type = cols % 32 === 0 && backend.supports(GgmlType.Q8_0) ? GgmlType.Q8_0 : GgmlType.F32;
       const data = type === GgmlType.F32 ? new Uint8Array(values.buffer) : quantize(type, values);
       ptr = heap.alloc(data.length);
       heap.u8(ptr, data.length).set(data);
@@ -103,30 +103,33 @@ class Loader {
   }
 }
 
+/** Reads the weights into the shards' heaps as `placement` says (`backends[s]` is shard s). */
 export function loadWeights(
   file: GgufFile,
   cfg: ModelConfig,
-  backend: Backend,
+  backends: readonly Backend[],
+  placement: Placement,
   onProgress?: LoadProgress,
 ): ModelWeights {
-  const L = new Loader(file, backend, onProgress);
+  const L = new Loader(file, onProgress);
   const { dim, nHeads, nKvHeads, headDim, ffnDim, vocabSize } = cfg;
   const qDim = nHeads * headDim;
   const kvDim = nKvHeads * headDim;
-  const embedding = L.matrix('token_embd.weight', vocabSize, dim);
+  const embedding = L.matrix('token_embd.weight', vocabSize, dim, backends[placement.embeddingShard]);
   const layers: LayerWeights[] = [];
   for (let i = 0; i < cfg.nLayers; i++) {
     const p = `blk.${i}.`;
+    const b = backends[placement.layerShard[i]];
     const layer: LayerWeights = {
       attnNorm: L.vector(`${p}attn_norm.weight`, dim),
-      wq: L.matrix(`${p}attn_q.weight`, qDim, dim),
-      wk: L.matrix(`${p}attn_k.weight`, kvDim, dim),
-      wv: L.matrix(`${p}attn_v.weight`, kvDim, dim),
-      wo: L.matrix(`${p}attn_output.weight`, dim, qDim),
+      wq: L.matrix(`${p}attn_q.weight`, qDim, dim, b),
+      wk: L.matrix(`${p}attn_k.weight`, kvDim, dim, b),
+      wv: L.matrix(`${p}attn_v.weight`, kvDim, dim, b),
+      wo: L.matrix(`${p}attn_output.weight`, dim, qDim, b),
       ffnNorm: L.vector(`${p}ffn_norm.weight`, dim),
-      wGate: L.matrix(`${p}ffn_gate.weight`, ffnDim, dim),
-      wUp: L.matrix(`${p}ffn_up.weight`, ffnDim, dim),
-      wDown: L.matrix(`${p}ffn_down.weight`, dim, ffnDim),
+      wGate: L.matrix(`${p}ffn_gate.weight`, ffnDim, dim, b),
+      wUp: L.matrix(`${p}ffn_up.weight`, ffnDim, dim, b),
+      wDown: L.matrix(`${p}ffn_down.weight`, dim, ffnDim, b),
     };
     if (cfg.qkvBias) {
       layer.bq = L.vector(`${p}attn_q.bias`, qDim);
@@ -140,7 +143,9 @@ export function loadWeights(
     layers.push(layer);
   }
   const outputNorm = L.vector('output_norm.weight', dim);
-  const output = cfg.tiedOutput ? embedding : L.matrix('output.weight', vocabSize, dim);
+  const output = cfg.tiedOutput
+    ? embedding
+    : L.matrix('output.weight', vocabSize, dim, backends[placement.outputShard]);
   const ropeFreqs = L.has('rope_freqs.weight') ? L.vector('rope_freqs.weight', cfg.ropeDim / 2) : undefined;
   return { embedding, layers, outputNorm, output, ropeFreqs, bytes: L.bytes };
 }

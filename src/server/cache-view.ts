@@ -44,10 +44,9 @@ export function snapshotCache(
 ): CacheSnapshot {
   const { cache } = ctx;
   const { nLayers, nKvHeads } = cache.shape;
-  const heap = ctx.model.backend.heap;
   // The heads' position lists are read in place (cache.read would also copy every key and value).
   const runs = Array.from({ length: nLayers }, (_, l) =>
-    cache.views(l).map((v) => toRuns(heap.i32(v.positions, v.length))),
+    cache.views(l).map((_v, h) => toRuns(cache.positions(l, h))),
   );
   const tokensSeen = cache.tokensSeen;
   return {

@@ -2,6 +2,7 @@
 // kept positions with gaps (evicted tokens), queries that see only a prefix or nothing, probabilities.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { GgmlType } from '../../src/gguf/types.js';
 import type { AttentionArgs, Backend, KvHeadView } from '../../src/kernels/backend.js';
 import { Heap } from '../../src/kernels/heap.js';
 import { RefBackend } from '../../src/kernels/ref.js';
@@ -64,6 +65,8 @@ for (const threads of [1, 2]) {
             headDim,
             queryPositions: put(heap, qPos),
             kv,
+            keyType: GgmlType.F32,
+            valueType: GgmlType.F32,
             scale: 1 / Math.sqrt(headDim),
             probs,
             maxKeys,
@@ -94,7 +97,18 @@ for (const threads of [1, 2]) {
       const qp = put(heap, Int32Array.from([1000]));
       const outs = [ref, wasm].map((b) => {
         const out = heap.alloc(width * 4);
-        b.attention({ out, queries, nTokens: 1, nHeads: 4, headDim, queryPositions: qp, kv, scale: 0.125 });
+        b.attention({
+          out,
+          queries,
+          nTokens: 1,
+          nHeads: 4,
+          headDim,
+          queryPositions: qp,
+          kv,
+          keyType: GgmlType.F32,
+          valueType: GgmlType.F32,
+          scale: 0.125,
+        });
         return heap.f32(out, width);
       });
       assert.ok(relMaxError(outs[0], outs[1]) <= TOL);

@@ -208,7 +208,7 @@ test('LayerState.attend is the kernel’s causal softmax(q·k/√d), per query h
   });
   const model = await Model.load(path, { threads: 1 });
   try {
-    const cache = new KvCache(model.backend.heap, { nLayers: 1, nKvHeads: 1, headDim: 4 }, model.backend);
+    const cache = new KvCache(model.backend, { nLayers: 1, nKvHeads: 1, headDim: 4 }, { k: 'f32', v: 'f32' });
     // Keys e₁, 2e₁, 0 at positions 0, 1, 2; scale 1/√4.
     const k = Float32Array.from([1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0]);
     cache.append(0, k, k, Int32Array.from([0, 1, 2]), 3);

@@ -37,7 +37,7 @@ export function keptMasks(ctx: Context, n: number): string[][] {
   return Array.from({ length: nLayers }, (_, l) =>
     Array.from({ length: nKvHeads }, (_, h) => {
       const bits = Buffer.alloc(Math.ceil(n / 8));
-      for (const p of ctx.cache.read(l, h).positions) if (p < n) bits[p >> 3] |= 1 << (p & 7);
+      for (const p of ctx.cache.positions(l, h)) if (p < n) bits[p >> 3] |= 1 << (p & 7);
       return bits.toString('base64');
     }),
   );
