@@ -1,7 +1,17 @@
-// Causal GQA attention, one (head, token) item at a time: scores for the visible prefix of the KV head,
-// a max-subtracted softmax, then the probability-weighted sum of values. Two passes over the keys keep the
-// arithmetic identical to the reference and give the probabilities for free when a press asks for them.
-import { hsum, madd } from './simd';
+// Causal GQA attention, tiled as in FlashAttention (Dao et al. 2022, Alg. 1) with the online softmax of
+// Milakov & Gimelshein (2018): an item is one KV head, a block of query tokens and (for few queries) one
+// segment of the keys. All query heads of the KV head's group and all tokens of the block ("rows") share each
+// tile of BK keys and values, which is read from the cache — and converted from its storage type (f16, q8_0,
+// q4_0) — once per item instead of once per query and head. Scores, the running max and sum, and the output
+// accumulators stay in the thread's scratch. Keys are causal by original position (per-head caches of
+// different lengths and with gaps). Split segments (decode: FlashDecoding) are merged by attentionMerge.
+// When a press asks for probabilities, a second pass recomputes each row's scores and normalises them with
+// the row's final max and sum.
+import { f16, halvesUp, hi4, hsum, lo4, madd, weightHalves } from './simd';
+import { F16, F32, Q4_0, Q8_0 } from './types';
+
+/** Keys per tile. */
+const BK: i32 = 32;
 
 /** Number of leading entries of the increasing i32 array `pos[len]` that are <= `limit`. */
 function visiblePrefix(pos: usize, len: i32, limit: i32): i32 {
@@ -15,19 +25,62 @@ function visiblePrefix(pos: usize, len: i32, limit: i32): i32 {
   return lo;
 }
 
-/** q · k over n floats (n a multiple of 4), with two accumulators against the FMA latency. */
+/** Bytes of one stored row of `d` values. */
+export function kvRowBytes(type: i32, d: i32): i32 {
+  if (type == F16) return d * 2;
+  if (type == Q8_0) return (d >> 5) * 34;
+  if (type == Q4_0) return (d >> 5) * 18;
+  return d * 4;
+}
+
+/** Eight int8 lanes (the low or high half of `q`) times `s`, as two f32x4 stored at dst. */
 // @ts-ignore: decorator
-@inline function dot4(q: usize, k: usize, n: i32): v128 {
-  let c0 = f32x4.splat(0);
-  let c1 = c0;
-  let i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const o = <usize>(i * 4);
-    c0 = madd(v128.load(q + o), v128.load(k + o), c0);
-    c1 = madd(v128.load(q + o, 16), v128.load(k + o, 16), c1);
+@inline function storeI8Half(q: v128, high: bool, s: v128, dst: usize): void {
+  const w = high ? i16x8.extend_high_i8x16_s(q) : i16x8.extend_low_i8x16_s(q);
+  v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(w)), s));
+  v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(w)), s), 16);
+}
+
+/** 16 int8 values times `s` to 16 floats at dst. */
+// @ts-ignore: decorator
+@inline function storeI8x16(q: v128, s: v128, dst: usize): void {
+  storeI8Half(q, false, s, dst);
+  storeI8Half(q, true, s, dst + 32);
+}
+
+/** `n` stored rows (f16, q8_0 or q4_0, `rb` bytes each) to f32 `[n][d]` at dst. */
+function convertRows(type: i32, src: usize, rb: usize, n: i32, d: i32, dst: usize): void {
+  const d4 = <usize>d * 4;
+  for (let j = 0; j < n; j++) {
+    const row = src + <usize>j * rb;
+    const out = dst + <usize>j * d4;
+    if (type == F16) {
+      let c = 0;
+      for (; c + 8 <= d; c += 8) {
+        const h = v128.load(row + <usize>(c * 2));
+        v128.store(out + <usize>(c * 4), weightHalves(halvesUp(h, false)));
+        v128.store(out + <usize>(c * 4), weightHalves(halvesUp(h, true)), 16);
+      }
+      if (c < d) v128.store(out + <usize>(c * 4), weightHalves(halvesUp(v128.load64_zero(row + <usize>(c * 2)), false)));
+    } else if (type == Q8_0) {
+      for (let b = 0; b < d; b += 32) {
+        const p = row + <usize>((b >> 5) * 34);
+        const s = f32x4.splat(f16(load<u16>(p)));
+        storeI8x16(v128.load(p, 2), s, out + <usize>(b * 4));
+        storeI8x16(v128.load(p, 18), s, out + <usize>(b * 4) + 64);
+      }
+    } else {
+      // Q4_0: element i of a block is the low nibble of byte i, element i + 16 the high nibble; both minus 8.
+      const eight = i8x16.splat(8);
+      for (let b = 0; b < d; b += 32) {
+        const p = row + <usize>((b >> 5) * 18);
+        const s = f32x4.splat(f16(load<u16>(p)));
+        const q = v128.load(p, 2);
+        storeI8x16(i8x16.sub(lo4(q), eight), s, out + <usize>(b * 4));
+        storeI8x16(i8x16.sub(hi4(q), eight), s, out + <usize>(b * 4) + 64);
+      }
+    }
   }
-  if (i < n) c0 = madd(v128.load(q + <usize>(i * 4)), v128.load(k + <usize>(i * 4)), c0);
-  return f32x4.add(c0, c1);
 }
 
 /** Lane sums of four vectors, as one vector [Σa, Σb, Σc, Σd]. */
@@ -38,13 +91,66 @@ function visiblePrefix(pos: usize, len: i32, limit: i32): i32 {
   return f32x4.add(i32x4.shuffle(ab, cd, 0, 1, 4, 5), i32x4.shuffle(ab, cd, 2, 3, 6, 7));
 }
 
+/** q · k over d floats (d a multiple of 4). */
+// @ts-ignore: decorator
+@inline function dot(q: usize, k: usize, d4: usize): f32 {
+  let c = f32x4.splat(0);
+  for (let o: usize = 0; o < d4; o += 16) c = madd(v128.load(q + o), v128.load(k + o), c);
+  return hsum(c);
+}
+
+/**
+ * Scores of rows a and b (pre-scaled queries, `d4` bytes each) against the `nk` keys of a tile (row-major
+ * f32, `d4` apart) into sa / sb: four keys × two rows of accumulators, so each key vector loaded serves both.
+ * With `two` false only row a is computed.
+ */
+function scoreTile(a: usize, b: usize, two: bool, kt: usize, d4: usize, nk: i32, sa: usize, sb: usize): void {
+  let j = 0;
+  for (; j + 4 <= nk; j += 4) {
+    const k = kt + <usize>j * d4;
+    let a0 = f32x4.splat(0);
+    let a1 = a0;
+    let a2 = a0;
+    let a3 = a0;
+    let b0 = a0;
+    let b1 = a0;
+    let b2 = a0;
+    let b3 = a0;
+    for (let o: usize = 0; o < d4; o += 16) {
+      const k0 = v128.load(k + o);
+      const k1 = v128.load(k + d4 + o);
+      const k2 = v128.load(k + 2 * d4 + o);
+      const k3 = v128.load(k + 3 * d4 + o);
+      const x = v128.load(a + o);
+      a0 = madd(x, k0, a0);
+      a1 = madd(x, k1, a1);
+      a2 = madd(x, k2, a2);
+      a3 = madd(x, k3, a3);
+      if (two) {
+        const y = v128.load(b + o);
+        b0 = madd(y, k0, b0);
+        b1 = madd(y, k1, b1);
+        b2 = madd(y, k2, b2);
+        b3 = madd(y, k3, b3);
+      }
+    }
+    v128.store(sa + <usize>(j * 4), sum4x4(a0, a1, a2, a3));
+    if (two) v128.store(sb + <usize>(j * 4), sum4x4(b0, b1, b2, b3));
+  }
+  for (; j < nk; j++) {
+    const k = kt + <usize>j * d4;
+    store<f32>(sa + <usize>(j * 4), dot(a, k, d4));
+    if (two) store<f32>(sb + <usize>(j * 4), dot(b, k, d4));
+  }
+}
+
 const LOG2E: f32 = 1.4426950408889634;
 const LN2: f32 = 0.6931471805599453;
 
 /**
  * e^x for x ≤ 0 (softmax arguments after the max is subtracted): 2^n · 2^f with n = round(x·log2 e) and a
- * degree-6 Taylor polynomial for 2^f on |f| ≤ 1/2 (relative error ~1e-7). Below -87 the result is 0
- * rather than a subnormal.
+ * degree-6 Taylor polynomial for 2^f on |f| ≤ 1/2 (relative error ~1e-7). Below -87 (and for -∞) the
+ * result is 0 rather than a subnormal.
  */
 // @ts-ignore: decorator
 @inline function expNeg(x: v128): v128 {
@@ -61,224 +167,368 @@ const LN2: f32 = 0.6931471805599453;
   return v128.and(f32x4.mul(p, scale), f32x4.ge(x, f32x4.splat(-87)));
 }
 
-/** Scaled scores of keys [0, n) for one query, f32 at `sc`; four keys at a time, then the tail. */
+/** Lanes j..j+3 of a row whose first `lim` entries count: a mask of the lanes below lim. */
 // @ts-ignore: decorator
-@inline function scoreKeys(qv: usize, keys: usize, hd4: usize, headDim: i32, n: i32, scale: f32, sc: usize): void {
-  let j = 0;
-  for (; j + 4 <= n; j += 4) {
-    const k = keys + <usize>j * hd4;
-    const d0 = dot4(qv, k, headDim);
-    const d1 = dot4(qv, k + hd4, headDim);
-    const d2 = dot4(qv, k + 2 * hd4, headDim);
-    const d3 = dot4(qv, k + 3 * hd4, headDim);
-    v128.store(sc + <usize>(j * 4), f32x4.mul(sum4x4(d0, d1, d2, d3), f32x4.splat(scale)));
-  }
-  for (; j < n; j++) store<f32>(sc + <usize>(j * 4), hsum(dot4(qv, keys + <usize>j * hd4, headDim)) * scale);
+@inline function below(j: i32, lim: i32): v128 {
+  return i32x4.lt_s(i32x4(j, j + 1, j + 2, j + 3), i32x4.splat(lim));
 }
 
-/** Scores → softmax probabilities in place (n ≥ 1; the buffer has room for n rounded up to 4). */
-function softmax(sc: usize, n: i32): void {
+/**
+ * Online softmax step for one row: scores s[0, lim) (lim ≥ 1) become e^(s − m') with m' the new running max,
+ * lanes from lim on become 0; returns the factor e^(m − m') that the row's sum and output must be scaled by.
+ * m and l are at mp / lp.
+ */
+function softmaxStep(s: usize, lim: i32, nk: i32, mp: usize, lp: usize): f32 {
   let mx4 = f32x4.splat(-Infinity);
   let j = 0;
-  for (; j + 4 <= n; j += 4) mx4 = f32x4.max(mx4, v128.load(sc + <usize>(j * 4)));
+  for (; j < lim; j += 4) {
+    const v = v128.load(s + <usize>(j * 4));
+    mx4 = f32x4.max(mx4, j + 4 <= lim ? v : v128.bitselect(v, f32x4.splat(-Infinity), below(j, lim)));
+  }
   mx4 = f32x4.max(mx4, i32x4.shuffle(mx4, mx4, 2, 3, 0, 1));
-  let mx = max(f32x4.extract_lane(mx4, 0), f32x4.extract_lane(mx4, 1));
-  for (; j < n; j++) mx = max(mx, load<f32>(sc + <usize>(j * 4)));
-  // Exponentials four at a time; the last group's lanes past n are masked out of the sum.
-  const mxv = f32x4.splat(mx);
+  const mx = max(f32x4.extract_lane(mx4, 0), f32x4.extract_lane(mx4, 1));
+  const old = load<f32>(mp);
+  const m = max(old, mx);
+  const mv = f32x4.splat(m);
   let sum4 = f32x4.splat(0);
-  for (j = 0; j < n; j += 4) {
-    const p = sc + <usize>(j * 4);
-    let e = expNeg(f32x4.sub(v128.load(p), mxv));
-    if (j + 4 > n) e = v128.and(e, i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(n - j)));
+  for (j = 0; j < nk; j += 4) {
+    const p = s + <usize>(j * 4);
+    let e = expNeg(f32x4.sub(v128.load(p), mv));
+    if (j + 4 > lim) e = v128.and(e, below(j, lim));
     v128.store(p, e);
     sum4 = f32x4.add(sum4, e);
   }
-  const inv = f32x4.splat(1 / hsum(sum4));
-  for (j = 0; j < n; j += 4) v128.store(sc + <usize>(j * 4), f32x4.mul(v128.load(sc + <usize>(j * 4)), inv));
+  const corr = f32x4.extract_lane(expNeg(f32x4.splat(old - m)), 0);
+  store<f32>(mp, m);
+  store<f32>(lp, load<f32>(lp) * corr + hsum(sum4));
+  return corr;
 }
 
-/** out[d, d+16) = Σ_k p_k · V[k][d, d+16), accumulators in registers across all keys. */
-// @ts-ignore: decorator
-@inline function weighValues16(p: usize, vd: usize, hd4: usize, n: i32, od: usize): void {
-  let o0 = f32x4.splat(0);
-  let o1 = o0;
-  let o2 = o0;
-  let o3 = o0;
-  for (let k = 0; k < n; k++) {
-    const w = v128.load32_splat(p + <usize>(k * 4));
-    const v = vd + <usize>k * hd4;
-    o0 = madd(w, v128.load(v), o0);
-    o1 = madd(w, v128.load(v, 16), o1);
-    o2 = madd(w, v128.load(v, 32), o2);
-    o3 = madd(w, v128.load(v, 48), o3);
-  }
-  v128.store(od, o0);
-  v128.store(od, o1, 16);
-  v128.store(od, o2, 32);
-  v128.store(od, o3, 48);
-}
-
-/**
- * Scaled scores of keys [0, n) for two query heads of the same KV head: each key vector loaded feeds both
- * heads (four keys × two heads of accumulators), halving the loads per multiply-add.
- */
-function scoreKeys2(q0: usize, q1: usize, keys: usize, hd4: usize, headDim: i32, n: i32, scale: f32, s0: usize, s1: usize): void {
-  const sc = f32x4.splat(scale);
-  let j = 0;
-  for (; j + 4 <= n; j += 4) {
-    const k = keys + <usize>j * hd4;
-    let a0 = f32x4.splat(0);
-    let a1 = a0;
-    let a2 = a0;
-    let a3 = a0;
-    let b0 = a0;
-    let b1 = a0;
-    let b2 = a0;
-    let b3 = a0;
-    for (let o: usize = 0; o < hd4; o += 16) {
-      const k0 = v128.load(k + o);
-      const k1 = v128.load(k + hd4 + o);
-      const k2 = v128.load(k + 2 * hd4 + o);
-      const k3 = v128.load(k + 3 * hd4 + o);
-      const x = v128.load(q0 + o);
-      a0 = madd(x, k0, a0);
-      a1 = madd(x, k1, a1);
-      a2 = madd(x, k2, a2);
-      a3 = madd(x, k3, a3);
-      const y = v128.load(q1 + o);
-      b0 = madd(y, k0, b0);
-      b1 = madd(y, k1, b1);
-      b2 = madd(y, k2, b2);
-      b3 = madd(y, k3, b3);
+/** o[0, d) of rows a and b (the second only if `two`) += Σ_j p_j · V[j] over nk value rows, after o *= corr. */
+function weighTile(
+  pa: usize,
+  pb: usize,
+  two: bool,
+  vt: usize,
+  d: i32,
+  nk: i32,
+  oa: usize,
+  ob: usize,
+  ca: f32,
+  cb: f32,
+): void {
+  const d4 = <usize>d * 4;
+  const fa = f32x4.splat(ca);
+  const fb = f32x4.splat(cb);
+  let c = 0;
+  for (; c + 16 <= d; c += 16) {
+    const off = <usize>(c * 4);
+    let a0 = f32x4.mul(v128.load(oa + off), fa);
+    let a1 = f32x4.mul(v128.load(oa + off, 16), fa);
+    let a2 = f32x4.mul(v128.load(oa + off, 32), fa);
+    let a3 = f32x4.mul(v128.load(oa + off, 48), fa);
+    let b0 = f32x4.mul(v128.load(ob + off), fb);
+    let b1 = f32x4.mul(v128.load(ob + off, 16), fb);
+    let b2 = f32x4.mul(v128.load(ob + off, 32), fb);
+    let b3 = f32x4.mul(v128.load(ob + off, 48), fb);
+    let v = vt + off;
+    for (let j = 0; j < nk; j++) {
+      const v0 = v128.load(v);
+      const v1 = v128.load(v, 16);
+      const v2 = v128.load(v, 32);
+      const v3 = v128.load(v, 48);
+      const x = v128.load32_splat(pa + <usize>(j * 4));
+      a0 = madd(x, v0, a0);
+      a1 = madd(x, v1, a1);
+      a2 = madd(x, v2, a2);
+      a3 = madd(x, v3, a3);
+      if (two) {
+        const y = v128.load32_splat(pb + <usize>(j * 4));
+        b0 = madd(y, v0, b0);
+        b1 = madd(y, v1, b1);
+        b2 = madd(y, v2, b2);
+        b3 = madd(y, v3, b3);
+      }
+      v += d4;
     }
-    v128.store(s0 + <usize>(j * 4), f32x4.mul(sum4x4(a0, a1, a2, a3), sc));
-    v128.store(s1 + <usize>(j * 4), f32x4.mul(sum4x4(b0, b1, b2, b3), sc));
+    v128.store(oa + off, a0);
+    v128.store(oa + off, a1, 16);
+    v128.store(oa + off, a2, 32);
+    v128.store(oa + off, a3, 48);
+    if (two) {
+      v128.store(ob + off, b0);
+      v128.store(ob + off, b1, 16);
+      v128.store(ob + off, b2, 32);
+      v128.store(ob + off, b3, 48);
+    }
   }
-  for (; j < n; j++) {
-    const k = keys + <usize>j * hd4;
-    store<f32>(s0 + <usize>(j * 4), hsum(dot4(q0, k, headDim)) * scale);
-    store<f32>(s1 + <usize>(j * 4), hsum(dot4(q1, k, headDim)) * scale);
+  for (; c < d; c += 4) {
+    const off = <usize>(c * 4);
+    let a = f32x4.mul(v128.load(oa + off), fa);
+    let b = f32x4.mul(v128.load(ob + off), fb);
+    for (let j = 0; j < nk; j++) {
+      const v0 = v128.load(vt + off + <usize>j * d4);
+      a = madd(v128.load32_splat(pa + <usize>(j * 4)), v0, a);
+      if (two) b = madd(v128.load32_splat(pb + <usize>(j * 4)), v0, b);
+    }
+    v128.store(oa + off, a);
+    if (two) v128.store(ob + off, b);
   }
 }
 
-/** Two heads' outputs over lanes [d, d+16): each value vector loaded feeds both heads. */
-function weighValues2(p0: usize, p1: usize, vd: usize, hd4: usize, n: i32, o0: usize, o1: usize): void {
-  let a0 = f32x4.splat(0);
-  let a1 = a0;
-  let a2 = a0;
-  let a3 = a0;
-  let b0 = a0;
-  let b1 = a0;
-  let b2 = a0;
-  let b3 = a0;
-  for (let k = 0; k < n; k++) {
-    const v = vd + <usize>k * hd4;
-    const v0 = v128.load(v);
-    const v1 = v128.load(v, 16);
-    const v2 = v128.load(v, 32);
-    const v3 = v128.load(v, 48);
-    const x = v128.load32_splat(p0 + <usize>(k * 4));
-    a0 = madd(x, v0, a0);
-    a1 = madd(x, v1, a1);
-    a2 = madd(x, v2, a2);
-    a3 = madd(x, v3, a3);
-    const y = v128.load32_splat(p1 + <usize>(k * 4));
-    b0 = madd(y, v0, b0);
-    b1 = madd(y, v1, b1);
-    b2 = madd(y, v2, b2);
-    b3 = madd(y, v3, b3);
-  }
-  v128.store(o0, a0);
-  v128.store(o0, a1, 16);
-  v128.store(o0, a2, 32);
-  v128.store(o0, a3, 48);
-  v128.store(o1, b0);
-  v128.store(o1, b1, 16);
-  v128.store(o1, b2, 32);
-  v128.store(o1, b3, 48);
+/** Scratch bytes one thread needs for items of `rows` rows (query heads × tokens) of `d` values. */
+export function attentionScratchBytes(rows: i32, d: i32): i32 {
+  // Queries, outputs, a key tile, a value tile, scores, max, sum, and each token's visible prefix.
+  return 4 * (2 * rows * d + 2 * BK * d + rows * BK + 2 * rows + rows) + 64;
 }
 
-/** Lanes [d, d+4) of one head's output, for head sizes that are not a multiple of 16. */
-// @ts-ignore: decorator
-@inline function weighValues4(p: usize, vd: usize, hd4: usize, n: i32, od: usize): void {
-  let o = f32x4.splat(0);
-  for (let k = 0; k < n; k++) o = madd(v128.load32_splat(p + <usize>(k * 4)), v128.load(vd + <usize>k * hd4), o);
-  v128.store(od, o);
+/** Floats of one partial result (split segments): max and sum per row, then the rows' outputs. */
+export function attentionPartialFloats(rows: i32, d: i32): i32 {
+  return rows * (d + 2);
 }
 
 /**
- * Items [i0, i1) of nKv × ⌈group/2⌉ × nTokens (KV head major): each item is one token and two query heads
- * of one KV head (one head for the last of an odd group), so that each key and value vector loaded serves
- * both. `kv` holds i32 {keys, values, positions, length} per KV head; `scores` is this thread's scratch:
- * two runs of `scoreStride` bytes (≥ the longest KV length rounded up to 4 floats). headDim must be a
- * multiple of 4. probs (0 = none) is f32 `[nHeads][nTokens][maxKeys]`; maxKeys 0 means each head's own
- * length.
+ * Items [i0, i1) of nKv × nQBlocks × nSeg. Queries are f32 `[nTokens][nHeads·d]` (unscaled), output the same
+ * layout. `kv` holds i32 {keys, values, positions, length} per KV head, rows stored as kType / vType. A block
+ * has `bq` tokens; the rows of an item are its tokens × the group's query heads. With nSeg = 1 the item
+ * writes normalised outputs (and, if `probs` ≠ 0, the probabilities f32 `[nHeads][nTokens][stride]`, stride
+ * = maxKeys or each head's length); with nSeg > 1 it writes a partial result to `partial` for attentionMerge.
  */
 export function attention(
   out: usize,
   q: usize,
   nTokens: i32,
   nHeads: i32,
-  headDim: i32,
+  d: i32,
   qpos: usize,
   kv: usize,
   nKv: i32,
+  kType: i32,
+  vType: i32,
   scale: f32,
   probs: usize,
   maxKeys: i32,
-  scores: usize,
-  scoreStride: i32,
+  scratch: usize,
+  bq: i32,
+  nSeg: i32,
+  partial: usize,
   i0: i32,
   i1: i32,
 ): void {
-  const group = nHeads / nKv;
-  const pairs = (group + 1) >> 1;
-  const width = nHeads * headDim;
-  const hd4 = <usize>headDim * 4;
-  const s0 = scores;
-  const s1 = scores + <usize>scoreStride;
+  const g = nHeads / nKv;
+  const nQB = (nTokens + bq - 1) / bq;
+  const width = nHeads * d;
+  const d4 = <usize>d * 4;
+  const rowsMax = bq * g;
+  const kRb = <usize>kvRowBytes(kType, d);
+  const vRb = <usize>kvRowBytes(vType, d);
+  // Thread scratch layout (attentionScratchBytes).
+  const Q = (scratch + 63) & ~(<usize>63);
+  const O = Q + <usize>rowsMax * d4;
+  const KT = O + <usize>rowsMax * d4;
+  const VT = KT + <usize>BK * d4;
+  const S = VT + <usize>BK * d4;
+  const M = S + <usize>(rowsMax * BK * 4);
+  const L = M + <usize>(rowsMax * 4);
+  const VIS = L + <usize>(rowsMax * 4);
+  const sc = f32x4.splat(scale);
+
   for (let item = i0; item < i1; item++) {
-    const t = item % nTokens;
-    const rest = item / nTokens;
-    const pair = rest % pairs;
-    const kvh = rest / pairs;
-    const h = kvh * group + 2 * pair;
-    const two = 2 * pair + 1 < group;
+    const kvh = item / (nQB * nSeg);
+    const rest = item % (nQB * nSeg);
+    const qb = rest / nSeg;
+    const seg = rest % nSeg;
+    const t0 = qb * bq;
+    const nt = min(bq, nTokens - t0);
+    const rows = nt * g;
     const desc = kv + <usize>(kvh * 16);
     const keys = <usize>load<i32>(desc);
     const values = <usize>load<i32>(desc, 4);
+    const kpos = <usize>load<i32>(desc, 8);
     const len = load<i32>(desc, 12);
-    const visible = visiblePrefix(<usize>load<i32>(desc, 8), len, load<i32>(qpos + <usize>(t * 4)));
-    const qv = q + <usize>(t * width + h * headDim) * 4;
-    const ov = out + <usize>(t * width + h * headDim) * 4;
-    if (two) scoreKeys2(qv, qv + hd4, keys, hd4, headDim, visible, scale, s0, s1);
-    else scoreKeys(qv, keys, hd4, headDim, visible, scale, s0);
-    if (visible > 0) {
-      softmax(s0, visible);
-      if (two) softmax(s1, visible);
+
+    // Rows r = tt·g + gi: token t0 + tt, query head kvh·g + gi. Queries scaled once here.
+    let kEnd = 0;
+    for (let tt = 0; tt < nt; tt++) {
+      const vis = visiblePrefix(kpos, len, load<i32>(qpos + <usize>((t0 + tt) * 4)));
+      store<i32>(VIS + <usize>(tt * 4), vis);
+      kEnd = max(kEnd, vis);
+      for (let gi = 0; gi < g; gi++) {
+        const src = q + <usize>((t0 + tt) * width + (kvh * g + gi) * d) * 4;
+        const dst = Q + <usize>(tt * g + gi) * d4;
+        for (let o: usize = 0; o < d4; o += 16) v128.store(dst + o, f32x4.mul(v128.load(src + o), sc));
+      }
     }
-    let d = 0;
-    for (; d + 16 <= headDim; d += 16) {
-      const vd = values + <usize>(d * 4);
-      const od = ov + <usize>(d * 4);
-      if (two) weighValues2(s0, s1, vd, hd4, visible, od, od + hd4);
-      else weighValues16(s0, vd, hd4, visible, od);
+    for (let r = 0; r < rows; r++) {
+      store<f32>(M + <usize>(r * 4), -Infinity);
+      store<f32>(L + <usize>(r * 4), 0);
+      memory.fill(O + <usize>r * d4, 0, d4);
     }
-    for (; d < headDim; d += 4) {
-      const vd = values + <usize>(d * 4);
-      const od = ov + <usize>(d * 4);
-      weighValues4(s0, vd, hd4, visible, od);
-      if (two) weighValues4(s1, vd, hd4, visible, od + hd4);
+    // This segment's keys: whole tiles of [0, kEnd) split evenly.
+    const tiles = (kEnd + BK - 1) / BK;
+    const perSeg = (tiles + nSeg - 1) / nSeg;
+    const k0 = min(kEnd, seg * perSeg * BK);
+    const k1 = min(kEnd, k0 + perSeg * BK);
+
+    for (let kb = k0; kb < k1; kb += BK) {
+      const nk = min(BK, k1 - kb);
+      let kt = keys + <usize>kb * kRb;
+      if (kType != F32) {
+        convertRows(kType, kt, kRb, nk, d, KT);
+        kt = KT;
+      }
+      let vt = values + <usize>kb * vRb;
+      if (vType != F32) {
+        convertRows(vType, vt, vRb, nk, d, VT);
+        vt = VT;
+      }
+      for (let r = 0; r < rows; r += 2) {
+        const two = r + 1 < rows;
+        const sa = S + <usize>(r * BK * 4);
+        const sb = sa + <usize>(BK * 4);
+        const la = min(nk, load<i32>(VIS + <usize>((r / g) * 4)) - kb);
+        const lb = two ? min(nk, load<i32>(VIS + <usize>(((r + 1) / g) * 4)) - kb) : 0;
+        if (la <= 0 && lb <= 0) continue;
+        scoreTile(Q + <usize>r * d4, Q + <usize>(r + 1) * d4, two, kt, d4, nk, sa, sb);
+        // A row with no visible key in this tile keeps its state: factor 1 and no weights.
+        const ca = la > 0 ? softmaxStep(sa, la, nk, M + <usize>(r * 4), L + <usize>(r * 4)) : 1;
+        if (la <= 0) memory.fill(sa, 0, <usize>(nk * 4));
+        let cb: f32 = 1;
+        if (two) {
+          if (lb > 0) cb = softmaxStep(sb, lb, nk, M + <usize>((r + 1) * 4), L + <usize>((r + 1) * 4));
+          else memory.fill(sb, 0, <usize>(nk * 4));
+        }
+        weighTile(sa, sb, two, vt, d, nk, O + <usize>r * d4, O + <usize>(r + 1) * d4, ca, cb);
+      }
     }
-    if (probs != 0) {
-      // Without maxKeys each head's rows are as long as its own cache, as in the reference.
-      const stride = maxKeys > 0 ? maxKeys : len;
-      const heads = two ? 2 : 1;
-      for (let g = 0; g < heads; g++) {
-        const row = probs + <usize>(((h + g) * nTokens + t) * stride) * 4;
-        memory.copy(row, g == 0 ? s0 : s1, <usize>visible * 4);
-        memory.fill(row + <usize>visible * 4, 0, <usize>(len - visible) * 4);
+
+    if (nSeg > 1) {
+      // Partial result: max, sum and unnormalised output of every row.
+      const p = partial + <usize>(item * attentionPartialFloats(rowsMax, d) * 4);
+      memory.copy(p, M, <usize>(rowsMax * 4));
+      memory.copy(p + <usize>(rowsMax * 4), L, <usize>(rowsMax * 4));
+      memory.copy(p + <usize>(rowsMax * 8), O, <usize>rowsMax * d4);
+      continue;
+    }
+    for (let r = 0; r < rows; r++) {
+      const l = load<f32>(L + <usize>(r * 4));
+      const inv = f32x4.splat(l > 0 ? 1 / l : 0);
+      const tt = r / g;
+      const dst = out + <usize>((t0 + tt) * width + (kvh * g + (r % g)) * d) * 4;
+      const src = O + <usize>r * d4;
+      let o: usize = 0;
+      for (; o < d4; o += 16) v128.store(dst + o, f32x4.mul(v128.load(src + o), inv));
+    }
+    if (probs != 0) writeProbs(probs, maxKeys, nTokens, kvh, g, t0, rows, keys, kRb, kType, d, len, kEnd, Q, KT, S, M, L, VIS);
+  }
+}
+
+/**
+ * The second pass for presses: row r's probabilities e^(s − m) / l over its visible keys, 0 for the rest of
+ * the head's length (entries past it are left untouched).
+ */
+function writeProbs(
+  probs: usize,
+  maxKeys: i32,
+  nTokens: i32,
+  kvh: i32,
+  g: i32,
+  t0: i32,
+  rows: i32,
+  keys: usize,
+  kRb: usize,
+  kType: i32,
+  d: i32,
+  len: i32,
+  kEnd: i32,
+  Q: usize,
+  KT: usize,
+  S: usize,
+  M: usize,
+  L: usize,
+  VIS: usize,
+): void {
+  const d4 = <usize>d * 4;
+  const stride = maxKeys > 0 ? maxKeys : len;
+  for (let kb = 0; kb < kEnd; kb += BK) {
+    const nk = min(BK, kEnd - kb);
+    let kt = keys + <usize>kb * kRb;
+    if (kType != F32) {
+      convertRows(kType, kt, kRb, nk, d, KT);
+      kt = KT;
+    }
+    for (let r = 0; r < rows; r += 2) {
+      const two = r + 1 < rows;
+      const sa = S + <usize>(r * BK * 4);
+      scoreTile(Q + <usize>r * d4, Q + <usize>(r + 1) * d4, two, kt, d4, nk, sa, sa + <usize>(BK * 4));
+      for (let row = r; row < r + (two ? 2 : 1); row++) {
+        const s = S + <usize>(row * BK * 4);
+        const lim = min(nk, load<i32>(VIS + <usize>((row / g) * 4)) - kb);
+        const m = f32x4.splat(load<f32>(M + <usize>(row * 4)));
+        const l = load<f32>(L + <usize>(row * 4));
+        const inv = f32x4.splat(l > 0 ? 1 / l : 0);
+        const h = kvh * g + (row % g);
+        const dst = probs + <usize>(((h * nTokens + t0 + row / g) * stride + kb) * 4);
+        for (let j = 0; j < nk; j += 4) {
+          const e = v128.and(f32x4.mul(expNeg(f32x4.sub(v128.load(s + <usize>(j * 4)), m)), inv), below(j, lim));
+          if (j + 4 <= nk) v128.store(dst + <usize>(j * 4), e);
+          else for (let x = 0; x < nk - j; x++) store<f32>(dst + <usize>((j + x) * 4), lane(e, x));
+        }
+      }
+    }
+  }
+  // Keys past every row's visible prefix, up to the head's length (entries past it stay untouched).
+  for (let r = 0; r < rows; r++) {
+    const h = kvh * g + (r % g);
+    const row = probs + <usize>((h * nTokens + t0 + r / g) * stride) * 4;
+    if (len > kEnd) memory.fill(row + <usize>(kEnd * 4), 0, <usize>((len - kEnd) * 4));
+  }
+}
+
+/** Lane x (0..3, not a constant) of an f32x4. */
+// @ts-ignore: decorator
+@inline function lane(v: v128, x: i32): f32 {
+  if (x == 0) return f32x4.extract_lane(v, 0);
+  if (x == 1) return f32x4.extract_lane(v, 1);
+  if (x == 2) return f32x4.extract_lane(v, 2);
+  return f32x4.extract_lane(v, 3);
+}
+
+/**
+ * Combines the nSeg partial results of every (KV head, query block) into normalised outputs: with
+ * m = max_s m_s, o = Σ_s e^(m_s − m) o_s / Σ_s e^(m_s − m) l_s (FlashDecoding's reduction).
+ */
+export function attentionMerge(out: usize, partial: usize, nTokens: i32, nHeads: i32, d: i32, nKv: i32, bq: i32, nSeg: i32): void {
+  const g = nHeads / nKv;
+  const nQB = (nTokens + bq - 1) / bq;
+  const rowsMax = bq * g;
+  const pf = attentionPartialFloats(rowsMax, d);
+  const width = nHeads * d;
+  const d4 = <usize>d * 4;
+  for (let kvh = 0; kvh < nKv; kvh++) {
+    for (let qb = 0; qb < nQB; qb++) {
+      const t0 = qb * bq;
+      const nt = min(bq, nTokens - t0);
+      const base = partial + <usize>((kvh * nQB + qb) * nSeg * pf * 4);
+      for (let r = 0; r < nt * g; r++) {
+        let m: f32 = -Infinity;
+        for (let s = 0; s < nSeg; s++) m = max(m, load<f32>(base + <usize>((s * pf + r) * 4)));
+        const dst = out + <usize>((t0 + r / g) * width + (kvh * g + (r % g)) * d) * 4;
+        memory.fill(dst, 0, d4);
+        if (m == -Infinity) continue;
+        let l: f32 = 0;
+        for (let s = 0; s < nSeg; s++) {
+          const p = base + <usize>(s * pf * 4);
+          const ms = load<f32>(p + <usize>(r * 4));
+          if (ms == -Infinity) continue;
+          const w = Mathf.exp(ms - m);
+          l += w * load<f32>(p + <usize>((rowsMax + r) * 4));
+          const o = p + <usize>((2 * rowsMax) * 4) + <usize>r * d4;
+          const wv = f32x4.splat(w);
+          for (let c: usize = 0; c < d4; c += 16) v128.store(dst + c, madd(wv, v128.load(o + c), v128.load(dst + c)));
+        }
+        const inv = f32x4.splat(l > 0 ? 1 / l : 0);
+        for (let c: usize = 0; c < d4; c += 16) v128.store(dst + c, f32x4.mul(v128.load(dst + c), inv));
       }
     }
   }

@@ -27,14 +27,30 @@ export interface KernelExports {
     qpos: number,
     kv: number,
     nKv: number,
+    kType: number,
+    vType: number,
     scale: number,
     probs: number,
     maxKeys: number,
-    scores: number,
-    scoreStride: number,
+    scratch: number,
+    bq: number,
+    nSeg: number,
+    partial: number,
     i0: number,
     i1: number,
   ): void;
+  attentionMerge(
+    out: number,
+    partial: number,
+    nTokens: number,
+    nHeads: number,
+    headDim: number,
+    nKv: number,
+    bq: number,
+    nSeg: number,
+  ): void;
+  attentionScratchBytes(rows: number, headDim: number): number;
+  attentionPartialFloats(rows: number, headDim: number): number;
   /** Activation layout for a matmul of `type` over `nTokens` tokens; -1 for f32 input. */
   actKind(type: number, nTokens: number): number;
   actStride(kind: number, cols: number): number;
@@ -73,14 +89,11 @@ export function runChunk(instances: readonly KernelExports[], ctl: Control, tid:
       return;
     }
     case Op.Attention: {
-      const per = u[A + 13];
+      const per = u[A + 18];
       const i0 = c * per;
-      const i1 = Math.min(u[A + 14], i0 + per);
-      // Two runs of score scratch per thread (two query heads per item).
-      const stride = u[A + 12];
-      const scores = u[A + 11] + tid * 2 * stride;
-      const [out, q, nTokens, nHeads, headDim, qpos, kv, nKv] = u.subarray(A, A + 8);
-      const [probs, maxKeys] = [u[A + 9], u[A + 10]];
+      const i1 = Math.min(u[A + 19], i0 + per);
+      const [out, q, nTokens, nHeads, headDim, qpos, kv, nKv, kType, vType] = u.subarray(A, A + 10);
+      const scratch = u[A + 13] + tid * u[A + 14];
       k.attention(
         out,
         q,
@@ -90,11 +103,15 @@ export function runChunk(instances: readonly KernelExports[], ctl: Control, tid:
         qpos,
         kv,
         nKv,
-        ctl.f32[A + 8],
-        probs,
-        maxKeys,
-        scores,
-        stride,
+        kType,
+        vType,
+        ctl.f32[A + 10],
+        u[A + 11],
+        u[A + 12],
+        scratch,
+        u[A + 15],
+        u[A + 16],
+        u[A + 17],
         i0,
         i1,
       );

@@ -24,6 +24,12 @@ export interface WasmBackendOptions {
 const PREFILL_ROWS = 16;
 /** Quantize activations on all threads above this many values. */
 const PARALLEL_QUANT = 1 << 16;
+/** Rows (query heads × tokens) an attention item processes against each key tile. */
+const ATTENTION_ROWS = 32;
+/** Fewest keys worth a segment of their own when decode attention is split across threads. */
+const MIN_SEGMENT_KEYS = 256;
+/** Cache storage types the attention kernel reads directly. */
+const KV_TYPES = new Set<GgmlType>([GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0]);
 
 function wasmPath(relaxed: boolean): string {
   const file = relaxed ? 'kernels-relaxed.wasm' : 'kernels.wasm';
@@ -104,6 +110,7 @@ class WasmBackend implements Backend {
   private readonly rowsScratch: Scratch;
   private readonly kvDesc: Scratch;
   private readonly scores: Scratch;
+  private readonly partials: Scratch;
 
   private readonly pool: Pool;
   private closed = false;
@@ -123,6 +130,7 @@ class WasmBackend implements Backend {
     this.rowsScratch = new Scratch(heap);
     this.kvDesc = new Scratch(heap);
     this.scores = new Scratch(heap);
+    this.partials = new Scratch(heap);
   }
 
   supports(type: GgmlType): boolean {
@@ -172,8 +180,8 @@ class WasmBackend implements Backend {
     if (
       headDim % 4 !== 0 ||
       nHeads % kv.length !== 0 ||
-      a.keyType !== GgmlType.F32 ||
-      a.valueType !== GgmlType.F32
+      !KV_TYPES.has(a.keyType) ||
+      !KV_TYPES.has(a.valueType)
     ) {
       this.ref.attention(a);
       return;
@@ -186,25 +194,51 @@ class WasmBackend implements Backend {
       longest = Math.max(longest, h.length);
     });
     const threads = this.pool.threads;
-    // An item is one token and (up to) two query heads sharing a KV head (see assembly/attention.ts).
-    const items = kv.length * Math.ceil(nHeads / kv.length / 2) * nTokens;
+    // An item: one KV head, a block of query tokens (the group's heads × bq tokens ≈ 32 rows share each key
+    // and value tile) and, when there are too few of those to keep every thread busy (decode), one segment
+    // of the keys, merged afterwards.
+    const group = nHeads / kv.length;
+    const bq = Math.min(nTokens, Math.max(1, Math.floor(ATTENTION_ROWS / group)));
+    const qItems = kv.length * Math.ceil(nTokens / bq);
+    const nSeg =
+      a.probs !== undefined || threads === 1
+        ? 1
+        : Math.max(1, Math.min(Math.ceil((threads * 4) / qItems), Math.floor(longest / MIN_SEGMENT_KEYS)));
+    const items = qItems * nSeg;
     const per = Math.max(1, Math.ceil(items / (threads * 4)));
-    const scoreBytes = Math.ceil((longest * 4) / 64) * 64;
+    const rows = bq * group;
+    const scratchBytes = Math.ceil(this.k.attentionScratchBytes(rows, headDim) / 64) * 64;
+    const partial =
+      nSeg > 1 ? this.partials.get(items * this.k.attentionPartialFloats(rows, headDim) * 4) : 0;
     const c = this.pool.ctl;
     c.i32[OP] = Op.Attention;
-    c.u32.set([a.out, a.queries, nTokens, nHeads, headDim, a.queryPositions, desc, kv.length], A);
-    c.f32[A + 8] = a.scale;
     c.u32.set(
-      [a.probs ?? 0, a.maxKeys ?? 0, this.scores.get(2 * scoreBytes * threads), scoreBytes, per, items],
-      A + 9,
+      [a.out, a.queries, nTokens, nHeads, headDim, a.queryPositions, desc, kv.length, a.keyType, a.valueType],
+      A,
+    );
+    c.f32[A + 10] = a.scale;
+    c.u32.set(
+      [
+        a.probs ?? 0,
+        a.maxKeys ?? 0,
+        this.scores.get(scratchBytes * threads),
+        scratchBytes,
+        bq,
+        nSeg,
+        partial,
+        per,
+        items,
+      ],
+      A + 11,
     );
     this.pool.run(Math.ceil(items / per), this.mem);
+    if (nSeg > 1) this.k.attentionMerge(a.out, partial, nTokens, nHeads, headDim, kv.length, bq, nSeg);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.shared.release();
-    for (const s of [this.act, this.rowsScratch, this.kvDesc, this.scores]) s.free();
+    for (const s of [this.act, this.rowsScratch, this.kvDesc, this.scores, this.partials]) s.free();
   }
 }
