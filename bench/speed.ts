@@ -1,91 +1,157 @@
-// Prefill and decode speed and peak memory: kvsieve vs llama.cpp (node-llama-cpp, same file, same threads).
-// Each engine runs in its own process so its peak RSS is its own.
+// Prefill and decode speed and peak memory: kvsieve (presses × cache types) vs llama.cpp (node-llama-cpp) at
+// its best settings (flash attention on; f16 and q8_0 caches), on the same random-weight GGUF, the same
+// prompt and threads. Every run is its own process, so peak RSS is its own; engines alternate per length.
+// Ratios are against the better llama.cpp run of the same length.
 //
 //   node --import tsx bench/speed.ts [--shapes smollm2-135m,qwen2.5-0.5b] [--quants Q8_0,Q4_K_M]
-//                                    [--prompt 512] [--gen 64] [--threads 2]
+//        [--lengths 512,8k] [--presses full,lagkv:8] [--cache-types f16,q8_0] [--gen 32] [--threads 2]
+//        [--engines kvsieve,llama.cpp] [--profile]
+//
+// --profile adds, per kvsieve run, where prefill time went: matmuls by weight type, attention, the cache's
+// appends, the press, and the rest (element-wise work in TypeScript).
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
+import type { KvTypeName } from '../src/cache/cache-type.js';
 import { openGguf } from '../src/gguf/reader.js';
-import { benchModel, QUANT_NAMES, type QuantName, SHAPE_NAMES, type ShapeName } from './models.js';
+import { ggmlTypeName } from '../src/gguf/types.js';
+import { benchModel, type QuantName, type ShapeName } from './models.js';
 
 interface Result {
   engine: string;
-  prefillTokS: number;
+  prefillS: number;
   decodeTokS: number;
   peakRssMiB: number;
+  kept?: number;
+  profile?: Record<string, number>;
 }
 
 const { values } = parseArgs({
   options: {
     worker: { type: 'string' },
     model: { type: 'string' },
-    shapes: { type: 'string', default: SHAPE_NAMES.join(',') },
-    quants: { type: 'string', default: QUANT_NAMES.join(',') },
-    prompt: { type: 'string', default: '512' },
-    gen: { type: 'string', default: '64' },
+    shapes: { type: 'string', default: 'smollm2-135m' },
+    quants: { type: 'string', default: 'Q8_0' },
+    lengths: { type: 'string', default: '512,8k' },
+    presses: { type: 'string', default: 'full,lagkv:8' },
+    'cache-types': { type: 'string', default: 'f16' },
+    'llama-cache-types': { type: 'string', default: 'f16,q8_0' },
+    gen: { type: 'string', default: '32' },
     threads: { type: 'string', default: '2' },
+    engines: { type: 'string', default: 'kvsieve,llama.cpp' },
+    length: { type: 'string' },
+    press: { type: 'string' },
+    'cache-type': { type: 'string' },
+    profile: { type: 'boolean', default: false },
   },
 });
-const promptLen = Number(values.prompt);
 const genLen = Number(values.gen);
 const threads = Number(values.threads);
+const list = (s: string) => s.split(',').filter((x) => x.length > 0);
+const tokensOf = (s: string) => Math.round(Number(s.replace(/k$/i, '')) * (/k$/i.test(s) ? 1024 : 1));
 
-function promptTokens(vocab: number): number[] {
+function promptTokens(n: number, vocab: number): number[] {
   // Ordinary (non-special) ids spread over the vocabulary; the same for both engines.
-  return Array.from({ length: promptLen }, (_, i) => 300 + ((i * 7919) % (vocab - 300)));
+  return Array.from({ length: n }, (_, i) => 300 + ((i * 7919) % (vocab - 300)));
 }
 
-async function runKvsieve(path: string): Promise<Result> {
+function argmax(a: Float32Array): number {
+  let best = 0;
+  for (let j = 1; j < a.length; j++) if (a[j] > a[best]) best = j;
+  return best;
+}
+
+/** Wraps a method so that its wall time accumulates under a key chosen from its arguments. */
+function timed<T extends object, K extends keyof T>(
+  obj: T,
+  name: K,
+  into: Record<string, number>,
+  key: (...args: never[]) => string,
+): void {
+  const f = obj[name] as unknown as (...a: never[]) => unknown;
+  (obj as Record<K, unknown>)[name] = (...args: never[]) => {
+    const t = performance.now();
+    try {
+      return f.apply(obj, args);
+    } finally {
+      const k = key(...args);
+      into[k] = (into[k] ?? 0) + performance.now() - t;
+    }
+  };
+}
+
+async function runKvsieve(path: string, n: number, pressArg: string, cacheType: string): Promise<Result> {
   const { Model } = await import('../src/model/model.js');
   const model = await Model.load(path, { threads, batchSize: 256 });
-  const prompt = promptTokens(model.config.vocabSize);
+  const prompt = promptTokens(n, model.config.vocabSize);
+  const [name, ratio] = pressArg.split(':');
+  const press = name === 'full' ? undefined : { name, ratio: Number(ratio ?? 4) };
+  const type = cacheType as KvTypeName;
+  const opts = { contextSize: n + genLen + 8, cacheType: { k: type, v: type } };
   // Warm-up so V8's optimising WASM tier is in place, as llama.cpp's code is compiled ahead of time.
-  model.createContext().evaluate(prompt.slice(0, 64));
-  const ctx = model.createContext();
+  model.createContext(opts).evaluate(prompt.slice(0, 300));
+  const ctx = model.createContext({ ...opts, press });
+  const profile: Record<string, number> = {};
+  if (values.profile) {
+    for (const b of model.backends) {
+      timed(b, 'matmul', profile, (...a: never[]) => {
+        const w = a[1] as { type: number };
+        return `matmul ${ggmlTypeName(w.type)}`;
+      });
+      timed(b, 'attention', profile, () => 'attention');
+    }
+    timed(ctx.cache, 'append', profile, () => 'cache append');
+    if (ctx.press) timed(ctx.press, 'compress', profile, () => 'press');
+  }
   const t0 = performance.now();
   let logits = ctx.evaluate(prompt);
   const t1 = performance.now();
-  for (let i = 0; i < genLen; i++) {
-    let best = 0;
-    for (let j = 1; j < logits.length; j++) if (logits[j] > logits[best]) best = j;
-    logits = ctx.evaluate([best]);
+  const prefillProfile = { ...profile };
+  if (values.profile) {
+    const accounted = Object.values(profile).reduce((s, x) => s + x, 0);
+    prefillProfile.other = t1 - t0 - accounted;
   }
   const t2 = performance.now();
+  for (let i = 0; i < genLen; i++) logits = ctx.evaluate([argmax(logits)]);
+  const t3 = performance.now();
+  const kept = ctx.keptFraction;
   await model.close();
-  return result('kvsieve', t0, t1, t2);
+  return {
+    ...result(`kvsieve ${pressArg} ${cacheType}`, t0, t1, t2, t3),
+    kept,
+    profile: values.profile ? prefillProfile : undefined,
+  };
 }
 
-async function runLlamaCpp(path: string): Promise<Result> {
+async function runLlamaCpp(path: string, n: number, cacheType: string): Promise<Result> {
   const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
-  const llama = await getLlama({
-    gpu: false,
-    build: 'never',
-    skipDownload: true,
-    logLevel: LlamaLogLevel.error,
-  });
+  const llama = await getLlama({ gpu: false, build: 'never', skipDownload: true, logLevel: LlamaLogLevel.error });
   const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
+  const type = cacheType.toUpperCase() as 'F16' | 'Q8_0';
   const context = await model.createContext({
-    contextSize: promptLen + genLen + 64,
+    contextSize: n + genLen + 64,
     threads,
     batchSize: 512,
+    flashAttention: true,
+    experimentalKvCacheKeyType: type,
+    experimentalKvCacheValueType: type,
   });
   type Tok = Parameters<typeof model.detokenize>[0][number];
-  const toks = promptTokens(vocabSize(path)) as Tok[];
-  const warm = context.getSequence();
-  await warm.evaluateWithoutGeneratingNewTokens(toks.slice(0, 64));
-  await warm.clearHistory();
-  const seq = warm;
+  const toks = promptTokens(n, vocabSize(path)) as Tok[];
+  const seq = context.getSequence();
+  await seq.evaluateWithoutGeneratingNewTokens(toks.slice(0, 300));
+  await seq.clearHistory();
   const t0 = performance.now();
-  await seq.evaluateWithoutGeneratingNewTokens(toks);
+  await seq.evaluateWithoutGeneratingNewTokens(toks.slice(0, -1));
   const t1 = performance.now();
-  let n = 0;
+  let produced = 0;
   for await (const _ of seq.evaluate([toks[toks.length - 1]], { temperature: 0 })) {
-    if (++n >= genLen) break;
+    if (++produced >= genLen) break;
   }
-  const t2 = performance.now();
+  const t3 = performance.now();
   await context.dispose();
   await model.dispose();
-  return result('llama.cpp', t0, t1, t2);
+  // The last prompt token is fed with the first decode step; the decode rate counts that step as prefill.
+  return result(`llama.cpp fa ${cacheType}`, t0, t1, t1, t3);
 }
 
 function vocabSize(path: string): number {
@@ -95,47 +161,74 @@ function vocabSize(path: string): number {
   return n;
 }
 
-function result(engine: string, t0: number, t1: number, t2: number): Result {
+function result(engine: string, t0: number, t1: number, t2: number, t3: number): Result {
   return {
     engine,
-    prefillTokS: promptLen / ((t1 - t0) / 1000),
-    decodeTokS: genLen / ((t2 - t1) / 1000),
+    prefillS: (t1 - t0) / 1000,
+    decodeTokS: genLen / ((t3 - t2) / 1000),
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
   };
 }
 
 if (values.worker) {
   const path = values.model as string;
-  const r = values.worker === 'kvsieve' ? await runKvsieve(path) : await runLlamaCpp(path);
+  const n = Number(values.length);
+  const r =
+    values.worker === 'kvsieve'
+      ? await runKvsieve(path, n, values.press as string, values['cache-type'] as string)
+      : await runLlamaCpp(path, n, values['cache-type'] as string);
   process.stdout.write(`${JSON.stringify(r)}\n`);
 } else {
-  const rows: string[] = [];
-  const fmt = (x: number) => x.toFixed(1).padStart(8);
-  for (const shape of values.shapes.split(',') as ShapeName[]) {
-    for (const quant of values.quants.split(',') as QuantName[]) {
+  const out: string[] = [];
+  const say = (s: string) => {
+    out.push(s);
+    process.stderr.write(`${s}\n`);
+  };
+  const f1 = (x: number, w = 8) => x.toFixed(1).padStart(w);
+  const f2 = (x: number) => `${x.toFixed(2)}×`.padStart(7);
+  const engines = list(values.engines);
+  say(`${genLen} generated tokens, ${threads} threads; prefill in seconds, decode in tokens/s, peak RSS in MiB`);
+  say(`${'model'.padEnd(20)} ${'tokens'.padStart(6)} ${'engine'.padEnd(26)} ${'prefill'.padStart(8)} ${'decode'.padStart(8)} ${'RSS'.padStart(6)} ${'kept'.padStart(6)} ${'prefill×'.padStart(8)} ${'decode×'.padStart(7)}`);
+  for (const shape of list(values.shapes) as ShapeName[]) {
+    for (const quant of list(values.quants) as QuantName[]) {
       const path = benchModel(shape, quant);
-      const run = (engine: string): Result => {
-        const args = ['--import', 'tsx', 'bench/speed.ts', '--worker', engine, '--model', path];
-        args.push('--prompt', String(promptLen), '--gen', String(genLen), '--threads', String(threads));
-        const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
-        if (r.status !== 0) throw new Error(`${engine} failed on ${path}:\n${r.stderr}`);
-        return JSON.parse(r.stdout.trim().split('\n').pop() as string) as Result;
-      };
-      const ours = run('kvsieve');
-      const theirs = run('llama.cpp');
-      for (const r of [ours, theirs]) {
-        rows.push(
-          `${`${shape} ${quant}`.padEnd(22)} ${r.engine.padEnd(10)} ${fmt(r.prefillTokS)} ${fmt(r.decodeTokS)} ${fmt(r.peakRssMiB)}`,
-        );
+      for (const len of list(values.lengths)) {
+        const n = tokensOf(len);
+        const run = (engine: string, extra: string[]): Result => {
+          const args = ['--import', 'tsx', 'bench/speed.ts', '--worker', engine, '--model', path, '--length', String(n)];
+          args.push('--gen', String(genLen), '--threads', String(threads), ...extra);
+          if (values.profile) args.push('--profile');
+          const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
+          if (r.status !== 0) throw new Error(`${engine} failed on ${path}:\n${r.stderr}`);
+          return JSON.parse(r.stdout.trim().split('\n').pop() as string) as Result;
+        };
+        const peers = engines.includes('llama.cpp')
+          ? list(values['llama-cache-types']).map((c) => run('llama.cpp', ['--cache-type', c]))
+          : [];
+        const best = {
+          prefillS: Math.min(...peers.map((p) => p.prefillS)),
+          decodeTokS: Math.max(...peers.map((p) => p.decodeTokS)),
+        };
+        const rows: Result[] = [...peers];
+        if (engines.includes('kvsieve')) {
+          for (const press of list(values.presses)) {
+            for (const c of list(values['cache-types'])) rows.push(run('kvsieve', ['--press', press, '--cache-type', c]));
+          }
+        }
+        for (const r of rows) {
+          const ratios = peers.length > 0 ? `${f2(best.prefillS / r.prefillS)} ${f2(r.decodeTokS / best.decodeTokS)}` : '';
+          const kept = r.kept === undefined ? '' : `${(100 * r.kept).toFixed(1)}%`;
+          say(
+            `${`${shape} ${quant}`.padEnd(20)} ${String(n).padStart(6)} ${r.engine.padEnd(26)} ${f1(r.prefillS)} ${f1(r.decodeTokS)} ${f1(r.peakRssMiB, 6)} ${kept.padStart(6)} ${ratios}`,
+          );
+          if (r.profile) {
+            const total = r.prefillS * 1000;
+            const parts = Object.entries(r.profile).sort((a, b) => b[1] - a[1]);
+            say(`${''.padEnd(28)}prefill: ${parts.map(([k, v]) => `${k} ${((100 * v) / total).toFixed(1)}%`).join(', ')}`);
+          }
+        }
       }
-      rows.push(
-        `${''.padEnd(22)} ${'ratio'.padEnd(10)} ${fmt(ours.prefillTokS / theirs.prefillTokS)}x${fmt(ours.decodeTokS / theirs.decodeTokS)}x${fmt(ours.peakRssMiB / theirs.peakRssMiB)}x`,
-      );
-      process.stderr.write(`${rows.slice(-3).join('\n')}\n`);
     }
   }
-  const header = `${'model'.padEnd(22)} ${'engine'.padEnd(10)} ${'prefill'.padStart(8)} ${'decode'.padStart(8)} ${'peakRSS'.padStart(8)}`;
-  process.stdout.write(
-    `\nprompt ${promptLen} tokens, ${genLen} generated, ${threads} threads (tokens/s; MiB)\n${header}\n${rows.join('\n')}\n`,
-  );
+  process.stdout.write(`\n${out.join('\n')}\n`);
 }
