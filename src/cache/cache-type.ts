@@ -29,11 +29,11 @@ export function isKvTypeName(s: unknown): s is KvTypeName {
   return typeof s === 'string' && (KV_TYPE_NAMES as readonly string[]).includes(s);
 }
 
-/** Checks a cache type against a model's head size; `what` names the option in messages. */
+/** Checks a cache type against a model's head size; `option` names each part in messages. */
 export function checkCacheType(
   t: { k?: unknown; v?: unknown },
   headDim: number,
-  what = 'cacheType',
+  option = (part: 'k' | 'v') => `cacheType.${part}`,
 ): CacheType {
   const out = { ...DEFAULT_CACHE_TYPE };
   for (const part of ['k', 'v'] as const) {
@@ -41,13 +41,13 @@ export function checkCacheType(
     if (name === undefined) continue;
     if (!isKvTypeName(name)) {
       throw new CacheTypeError(
-        `${what}.${part}: unknown cache type ${JSON.stringify(name)} (one of ${KV_TYPE_NAMES.join(', ')})`,
+        `${option(part)}: unknown cache type ${JSON.stringify(name)} (one of ${KV_TYPE_NAMES.join(', ')})`,
       );
     }
     const block = BLOCK_LAYOUT[KV_GGML_TYPE[name]]?.elements ?? 1;
     if (headDim % block !== 0) {
       throw new CacheTypeError(
-        `${what}.${part}: ${name} stores blocks of ${block} values, but this model's head size is ${headDim}`,
+        `${option(part)}: ${name} stores blocks of ${block} values, but this model's head size is ${headDim}`,
       );
     }
     out[part] = name;

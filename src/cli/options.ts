@@ -1,5 +1,6 @@
 // Options shared by the commands that load a model, with validation that names the bad option.
 import type { ParseArgsConfig } from 'node:util';
+import { type CacheType, checkCacheType, isKvTypeName, KV_TYPE_NAMES } from '../cache/cache-type.js';
 import type { GenerateOptions } from '../generate/context.js';
 import type { LoadOptions } from '../model/model.js';
 import { type PressSpec, pressFromSpec } from '../presses/index.js';
@@ -99,6 +100,32 @@ export const pressOptions = {
 export const PRESS_HELP = `  -p, --press NAME        KV-cache compression (see kvsieve presses; default: full cache)
   -r, --ratio R           compression ratio: keep about 1/R of the tokens (default 4 with a press)
       --budget N          or an absolute number of tokens per KV head`;
+
+export const cacheTypeOptions = {
+  'cache-type-k': { type: 'string' },
+  'cache-type-v': { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
+export const CACHE_TYPE_HELP = `      --cache-type-k T    how the cache stores keys: f32, f16 (default), q8_0, q4_0 (as llama.cpp)
+      --cache-type-v T    how the cache stores values (the same choices)`;
+
+/** The cache storage from --cache-type-k/-v (checked against the model's head size when a context is made). */
+export function cacheTypeFrom(values: Values): Partial<CacheType> {
+  const out: Partial<CacheType> = {};
+  for (const part of ['k', 'v'] as const) {
+    const v = values[`cache-type-${part}`];
+    if (v === undefined) continue;
+    if (!isKvTypeName(v))
+      throw new UsageError(`--cache-type-${part} must be one of ${KV_TYPE_NAMES.join(', ')}, got "${v}"`);
+    out[part] = v;
+  }
+  return out;
+}
+
+/** Fails (exit 2) when the model's head size cannot take the cache types asked for. */
+export function checkCacheTypeFor(headDim: number, t: Partial<CacheType>): void {
+  checkCacheType(t, headDim, (part) => `--cache-type-${part}`);
+}
 
 /** The press spec from --press/--ratio/--budget (undefined = full cache). */
 export function pressSpecFrom(values: Values): PressSpec | undefined {

@@ -1,8 +1,10 @@
 // POST /v1/completions and /v1/chat/completions: validate, tokenize and size-check the prompt (400s come before
 // any queueing), wait for a generation slot, then stream or collect the text. The context is freed however the
 // request ends; a client that disconnects aborts its generation at the next token.
+
 import { randomBytes, randomInt } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
+import type { CacheType } from '../cache/cache-type.js';
 import type { Model } from '../model/model.js';
 import type { PressSpec } from '../presses/index.js';
 import { type CacheSnapshot, keptFraction, snapshotCache } from './cache-view.js';
@@ -22,6 +24,8 @@ export interface GenerationDeps {
   contextSize?: number;
   /** Press for requests that name none. */
   defaultPress?: PressSpec;
+  /** Cache storage when a request names none (default f16 keys and values). */
+  defaultCacheType?: Partial<CacheType>;
   /** Running and queued requests, so shutdown can abort them. */
   inflight: Set<AbortController>;
   /** Registers a live cache (for the stats endpoint); returns the function that unregisters it. */
@@ -61,7 +65,7 @@ export async function handleGeneration(
       'context_length_exceeded',
     );
   }
-  const ctx = contextFor(model, press, limit);
+  const ctx = contextFor(model, press, limit, { ...deps.defaultCacheType, ...params.cacheType });
   const id = `${chat ? 'chatcmpl' : 'cmpl'}-${randomBytes(12).toString('hex')}`;
   const meta = {
     id,

@@ -1,5 +1,7 @@
 // Validates OpenAI request bodies into typed parameters. Every problem is a 400 naming the field, so a client
 // learns what to fix; fields this server cannot honour are refused rather than silently ignored.
+
+import { type CacheType, isKvTypeName, KV_TYPE_NAMES } from '../cache/cache-type.js';
 import type { ChatMessage } from '../chat/template.js';
 import type { PressSpec } from '../presses/index.js';
 import { invalid } from './errors.js';
@@ -23,6 +25,8 @@ interface CommonParams {
   includeUsage: boolean;
   sampling: SamplingParams;
   press?: PressSpec;
+  /** `kvsieve.cacheType`: storage of keys and values for this request's cache. */
+  cacheType?: Partial<CacheType>;
 }
 
 export interface CompletionParams extends CommonParams {
@@ -73,10 +77,10 @@ function bool(body: Body, key: string): boolean | undefined {
   return v;
 }
 
-function object(body: Body, key: string): Body | undefined {
+function object(body: Body, key: string, name = key): Body | undefined {
   const v = body[key];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'object' || Array.isArray(v)) throw invalid(`'${key}' must be an object`, key);
+  if (typeof v !== 'object' || Array.isArray(v)) throw invalid(`'${name}' must be an object`, name);
   return v as Body;
 }
 
@@ -131,6 +135,28 @@ function pressSpec(body: Body): PressSpec | undefined {
   return budget !== undefined ? { name: ext.press, budget } : { name: ext.press, ratio: ratio ?? 4 };
 }
 
+function cacheTypeOf(body: Body): Partial<CacheType> | undefined {
+  const ext = object(body, 'kvsieve');
+  const t = ext === undefined ? undefined : object(ext, 'cacheType', 'kvsieve.cacheType');
+  if (t === undefined) return undefined;
+  const out: Partial<CacheType> = {};
+  for (const key of Object.keys(t)) {
+    const v = t[key];
+    if (key !== 'k' && key !== 'v') {
+      throw invalid(`'kvsieve.cacheType' takes 'k' and 'v', not '${key}'`, `kvsieve.cacheType.${key}`);
+    }
+    if (!isKvTypeName(v)) {
+      throw invalid(
+        `'kvsieve.cacheType.${key}' must be one of ${KV_TYPE_NAMES.join(', ')}`,
+        `kvsieve.cacheType.${key}`,
+        'invalid_cache_type',
+      );
+    }
+    out[key] = v;
+  }
+  return out;
+}
+
 function common(body: Body, maxTokensKeys: string[]): CommonParams {
   refuseUnsupported(body);
   if (body.model !== undefined && typeof body.model !== 'string')
@@ -158,6 +184,7 @@ function common(body: Body, maxTokensKeys: string[]): CommonParams {
       stop: stops(body),
     },
     press: pressSpec(body),
+    cacheType: cacheTypeOf(body),
   };
 }
 

@@ -1,9 +1,11 @@
 // The HTTP server: OpenAI-compatible routes, the kvsieve extensions (cache view, stats), the web page, the
 // API key check on every route, and graceful shutdown.
+
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, join } from 'node:path';
+import type { CacheType } from '../cache/cache-type.js';
 import type { Model } from '../model/model.js';
 import { packageRoot } from '../paths.js';
 import { describePresses, type PressSpec } from '../presses/index.js';
@@ -27,6 +29,8 @@ export interface ServerOptions {
   contextSize?: number;
   /** Press for requests that name none. */
   defaultPress?: PressSpec;
+  /** Cache storage when a request names none (`--cache-type-k/-v`). */
+  defaultCacheType?: Partial<CacheType>;
   /** Largest request body (default 4 MiB). */
   maxBodyBytes?: number;
   /** Finished requests whose cache view stays available (default 16). */
@@ -255,6 +259,7 @@ export class KvsieveServer {
       limiter: this.limiter,
       contextSize: this.opts.contextSize,
       defaultPress: this.opts.defaultPress,
+      defaultCacheType: this.opts.defaultCacheType,
       inflight: this.inflight,
       track: (bytes) => {
         this.caches.add(bytes);

@@ -56,6 +56,14 @@ test('user mistakes give one clear line and exit code 2, no stack trace', () => 
     [['generate', '-m', model, '--temperature', 'hot', 'hi'], /--temperature must be a number/],
     [['generate', '-m', join(dir, 'nope.gguf'), 'hi'], /model file not found/],
     [['generate', '-m', model, '--bogus', 'hi'], /Unknown option '--bogus'/],
+    [
+      ['generate', '-m', model, '--cache-type-k', 'q9', 'hi'],
+      /--cache-type-k must be one of f32, f16, q8_0, q4_0, got "q9"/,
+    ],
+    [
+      ['chat', '-m', model, '--cache-type-v', 'q4_0'],
+      /--cache-type-v: q4_0 stores blocks of 32 values, but this model's head size is 16/,
+    ],
     [['inspect', '/etc/hostname'], /not a GGUF file|file too small/],
     [['convert', model], /--tokenizer is required/],
   ];

@@ -45,6 +45,24 @@ test('malformed bodies and bad fields are 400s with an OpenAI error object namin
     ],
     ['/v1/chat/completions', { messages: [{ role: 'user', content: 'hi' }], n: 2 }, /not supported/, 'n'],
     [
+      '/v1/completions',
+      { prompt: 'hi', kvsieve: { cacheType: { k: 'q9' } } },
+      /'kvsieve.cacheType.k' must be one of f32, f16, q8_0, q4_0/,
+      'kvsieve.cacheType.k',
+    ],
+    [
+      '/v1/completions',
+      { prompt: 'hi', kvsieve: { cacheType: { v: 'q8_0' } } },
+      /cacheType.v: q8_0 stores blocks of 32 values, but this model's head size is 16/,
+      'kvsieve.cacheType',
+    ],
+    [
+      '/v1/completions',
+      { prompt: 'hi', kvsieve: { cacheType: 'f16' } },
+      /must be an object/,
+      'kvsieve.cacheType',
+    ],
+    [
       '/v1/chat/completions',
       { messages: [{ role: 'user', content: 'hi' }], stop: ['a', 'b', 'c', 'd', 'e'] },
       /up to 4/,

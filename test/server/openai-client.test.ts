@@ -92,6 +92,24 @@ test('seed and temperature: the same seed samples the same text', async () => {
   assert.equal(a.choices[0].text, b.choices[0].text);
 });
 
+test('the kvsieve field picks the cache storage: an f32 cache reports twice the bytes of the default f16', async () => {
+  const params = {
+    model: 'tiny',
+    prompt: 'the quick brown fox jumps over the lazy dog',
+    max_tokens: 4,
+    temperature: 0,
+  };
+  const f16 = await client.completions.create(params);
+  const f32 = await client.completions.create({
+    ...params,
+    kvsieve: { cacheType: { k: 'f32', v: 'f32' } },
+  } as typeof params);
+  const [a, b] = [stats(f16), stats(f32)];
+  assert.equal(a.tokens_seen, b.tokens_seen);
+  // Per token and head: f16 2·16·2 + 4 position bytes = 68, f32 2·16·4 + 4 = 132.
+  assert.equal(b.kv_bytes * 68, a.kv_bytes * 132);
+});
+
 test('the kvsieve field picks a press: its answer reports the smaller cache, and the cache view shows it', async () => {
   const long = { role: 'user' as const, content: 'the quick brown fox jumps over the lazy dog '.repeat(3) };
   const params = { model: 'tiny', messages: [long], max_tokens: 4, temperature: 0 };

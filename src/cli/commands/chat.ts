@@ -4,6 +4,10 @@ import { renderChat } from '../../chat/template.js';
 import type { Model } from '../../model/model.js';
 import { loadFromArgs } from '../load.js';
 import {
+  CACHE_TYPE_HELP,
+  cacheTypeFrom,
+  cacheTypeOptions,
+  checkCacheTypeFor,
   generateOptionsFrom,
   MODEL_HELP,
   modelOptions,
@@ -22,6 +26,7 @@ feeds only the new tokens. Commands: /reset, /stats, /exit.
 
 ${MODEL_HELP}
 ${PRESS_HELP}
+${CACHE_TYPE_HELP}
       --system TEXT       system message
 ${SAMPLING_HELP}`;
 
@@ -41,11 +46,19 @@ function render(
 export async function chatCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { ...modelOptions, ...samplingOptions, ...pressOptions, system: { type: 'string' } },
+    options: {
+      ...modelOptions,
+      ...samplingOptions,
+      ...pressOptions,
+      ...cacheTypeOptions,
+      system: { type: 'string' },
+    },
   });
   const gen = generateOptionsFrom(values);
   const press = pressSpecFrom(values);
+  const cacheType = cacheTypeFrom(values);
   const model = await loadFromArgs(values);
+  checkCacheTypeFor(model.config.headDim, cacheType);
   const rl = createInterface({
     input: process.stdin,
     output: process.stdout,
@@ -53,7 +66,7 @@ export async function chatCommand(argv: string[]): Promise<void> {
   });
   const initial = values.system ? [{ role: 'system', content: values.system }] : [];
   let messages = [...initial];
-  let ctx = model.createContext({ press });
+  let ctx = model.createContext({ press, cacheType });
   /** The rendered text the cache already holds. */
   let fed = '';
   try {
@@ -68,7 +81,7 @@ export async function chatCommand(argv: string[]): Promise<void> {
       if (line === '/exit' || line === '/quit') break;
       if (line === '/reset') {
         ctx.dispose();
-        ctx = model.createContext({ press });
+        ctx = model.createContext({ press, cacheType });
         messages = [...initial];
         fed = '';
         continue;
@@ -87,7 +100,7 @@ export async function chatCommand(argv: string[]): Promise<void> {
       // start over from a fresh cache.
       if (!full.startsWith(fed)) {
         ctx.dispose();
-        ctx = model.createContext({ press });
+        ctx = model.createContext({ press, cacheType });
         fed = '';
       }
       let reply = '';

@@ -4,6 +4,10 @@ import { renderChat } from '../../chat/template.js';
 import { UsageError } from '../errors.js';
 import { loadFromArgs } from '../load.js';
 import {
+  CACHE_TYPE_HELP,
+  cacheTypeFrom,
+  cacheTypeOptions,
+  checkCacheTypeFor,
   generateOptionsFrom,
   MODEL_HELP,
   modelOptions,
@@ -21,6 +25,7 @@ Generates a continuation of PROMPT (or --file) and streams it to stdout.
 
 ${MODEL_HELP}
 ${PRESS_HELP}
+${CACHE_TYPE_HELP}
       --file FILE         read the prompt from FILE
       --chat              wrap the prompt as a user message with the model's chat template
       --system TEXT       system message (with --chat)
@@ -35,6 +40,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
       ...modelOptions,
       ...samplingOptions,
       ...pressOptions,
+      ...cacheTypeOptions,
       file: { type: 'string', short: 'f' },
       chat: { type: 'boolean' },
       system: { type: 'string' },
@@ -46,7 +52,9 @@ export async function generateCommand(argv: string[]): Promise<void> {
     throw new UsageError('give a prompt (or --file FILE)');
   const gen = generateOptionsFrom(values);
   const press = pressSpecFrom(values);
+  const cacheType = cacheTypeFrom(values);
   const model = await loadFromArgs(values);
+  checkCacheTypeFor(model.config.headDim, cacheType);
   try {
     if (values.chat) {
       const messages = [
@@ -59,7 +67,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
         eosToken: model.tokenizer.eos !== undefined ? model.tokenizer.tokenToPiece(model.tokenizer.eos) : '',
       });
     }
-    const ctx = model.createContext({ press });
+    const ctx = model.createContext({ press, cacheType });
     const bar = new ProgressBar('prefill');
     const t0 = performance.now();
     let tPrefill = t0;

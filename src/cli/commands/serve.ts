@@ -3,7 +3,18 @@ import type { Model } from '../../model/model.js';
 import { KvsieveServer, type RequestLogEntry } from '../../server/server.js';
 import { UsageError } from '../errors.js';
 import { loadFromArgs } from '../load.js';
-import { MODEL_HELP, modelOptions, num, PRESS_HELP, pressOptions, pressSpecFrom } from '../options.js';
+import {
+  CACHE_TYPE_HELP,
+  cacheTypeFrom,
+  cacheTypeOptions,
+  checkCacheTypeFor,
+  MODEL_HELP,
+  modelOptions,
+  num,
+  PRESS_HELP,
+  pressOptions,
+  pressSpecFrom,
+} from '../options.js';
 
 export const SERVE_HELP = `kvsieve serve [options]
 
@@ -14,6 +25,7 @@ streaming included) and a web page at / to chat and watch the KV cache. Requests
 
 ${MODEL_HELP}
 ${PRESS_HELP}
+${CACHE_TYPE_HELP}
       --host HOST         address to bind (default 127.0.0.1, this machine only)
       --port N            port (default 8080; 0 picks a free one)
       --api-key KEY       require "Authorization: Bearer KEY" on every route (default: $KVSIEVE_API_KEY)
@@ -59,6 +71,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
       'max-queue': { type: 'string' },
       'context-size': { type: 'string' },
       ...pressOptions,
+      ...cacheTypeOptions,
       grace: { type: 'string' },
       quiet: { type: 'boolean' },
     },
@@ -69,9 +82,16 @@ export async function serveCommand(argv: string[]): Promise<void> {
   const maxQueue = num(values, 'max-queue', { int: true, min: 0, max: 100_000 }) ?? 16;
   const graceMs = (num(values, 'grace', { min: 0 }) ?? 10) * 1000;
   const press = pressSpecFrom(values);
+  const cacheType = cacheTypeFrom(values);
   const apiKey = values['api-key'] ?? process.env.KVSIEVE_API_KEY;
   if (apiKey === '') throw new UsageError('--api-key must not be empty');
   const model = await loadModel(values);
+  try {
+    checkCacheTypeFor(model.config.headDim, cacheType);
+  } catch (e) {
+    await model.close();
+    throw e;
+  }
   const contextSize = num(values, 'context-size', { int: true, min: 1, max: model.config.contextLength });
   const server = new KvsieveServer({
     model,
@@ -81,6 +101,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     maxQueue,
     contextSize,
     defaultPress: press,
+    defaultCacheType: cacheType,
     log: values.quiet ? undefined : (e) => process.stderr.write(logLine(e)),
   });
   try {
