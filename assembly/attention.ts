@@ -7,7 +7,7 @@
 // different lengths and with gaps). Split segments (decode: FlashDecoding) are merged by attentionMerge.
 // When a press asks for probabilities, a second pass recomputes each row's scores and normalises them with
 // the row's final max and sum.
-import { f16, halvesUp, hi4, hsum, lo4, madd, weightHalves } from './simd';
+import { f16, hi4, hsum, lo4, madd, weightHalves } from './simd';
 import { F16, F32, Q4_0, Q8_0 } from './types';
 
 /** Keys per tile. */
@@ -58,10 +58,10 @@ function convertRows(type: i32, src: usize, rb: usize, n: i32, d: i32, dst: usiz
       let c = 0;
       for (; c + 8 <= d; c += 8) {
         const h = v128.load(row + <usize>(c * 2));
-        v128.store(out + <usize>(c * 4), weightHalves(halvesUp(h, false)));
-        v128.store(out + <usize>(c * 4), weightHalves(halvesUp(h, true)), 16);
+        v128.store(out + <usize>(c * 4), weightHalves(i32x4.shl(i32x4.extend_low_i16x8_u(h), 16)));
+        v128.store(out + <usize>(c * 4), weightHalves(i32x4.shl(i32x4.extend_high_i16x8_u(h), 16)), 16);
       }
-      if (c < d) v128.store(out + <usize>(c * 4), weightHalves(halvesUp(v128.load64_zero(row + <usize>(c * 2)), false)));
+      if (c < d) v128.store(out + <usize>(c * 4), weightHalves(i32x4.shl(i32x4.extend_low_i16x8_u(v128.load64_zero(row + <usize>(c * 2))), 16)));
     } else if (type == Q8_0) {
       for (let b = 0; b < d; b += 32) {
         const p = row + <usize>((b >> 5) * 34);

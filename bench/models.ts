@@ -33,6 +33,34 @@ const SHAPES = {
     tiedOutput: true,
     ropeBase: 1000000,
   },
+  // meta-llama/Llama-3.1-8B-Instruct config.json (4.9 GB at Q4_K_M: past one wasm32 memory)
+  'llama3.1-8b': {
+    arch: 'llama',
+    dim: 4096,
+    nLayers: 32,
+    nHeads: 32,
+    nKvHeads: 8,
+    ffnDim: 14336,
+    vocabSize: 128256,
+    contextLength: 131072,
+    tiedOutput: false,
+    ropeBase: 500000,
+    weights: 'pooled',
+  },
+  // Qwen/Qwen2.5-7B-Instruct config.json
+  'qwen2.5-7b': {
+    arch: 'qwen2',
+    dim: 3584,
+    nLayers: 28,
+    nHeads: 28,
+    nKvHeads: 4,
+    ffnDim: 18944,
+    vocabSize: 152064,
+    contextLength: 32768,
+    tiedOutput: false,
+    ropeBase: 1000000,
+    weights: 'pooled',
+  },
 } satisfies Record<string, Omit<SyntheticModelSpec, 'type' | 'seed'>>;
 
 export type ShapeName = keyof typeof SHAPES;
@@ -44,7 +72,7 @@ const QUANTS = {
   Q8_0: { type: GgmlType.Q8_0 },
   Q4_K_M: {
     type: GgmlType.Q4_K,
-    mixed: { 'attn_v.weight': GgmlType.Q6_K, 'ffn_down.weight': GgmlType.Q6_K },
+    mixed: { 'attn_v.weight': GgmlType.Q6_K, 'ffn_down.weight': GgmlType.Q6_K, 'output.weight': GgmlType.Q6_K },
   },
 } as const;
 export type QuantName = keyof typeof QUANTS;
