@@ -60,7 +60,9 @@ async function runKvsieve(path: string, run: string): Promise<Result> {
     onPrefill: (done) => {
       if (done - last >= 2048) {
         last = done;
-        process.stderr.write(`  ${run}: ${done}/${tokens} tokens, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+        process.stderr.write(
+          `  ${run}: ${done}/${tokens} tokens, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`,
+        );
       }
     },
   });
@@ -78,7 +80,12 @@ async function runKvsieve(path: string, run: string): Promise<Result> {
 
 async function runLlamaCpp(path: string, type: string): Promise<Result> {
   const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
-  const llama = await getLlama({ gpu: false, build: 'never', skipDownload: true, logLevel: LlamaLogLevel.error });
+  const llama = await getLlama({
+    gpu: false,
+    build: 'never',
+    skipDownload: true,
+    logLevel: LlamaLogLevel.error,
+  });
   const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
   const ggml = type.toUpperCase() as 'F16' | 'Q8_0';
   const context = await model.createContext({
@@ -121,13 +128,20 @@ if (values.worker !== undefined) {
   const fileBytes = statSync(path).size;
   const results: Result[] = [];
   const runs = [
-    ...values.llama.split(',').filter(Boolean).map((t) => `llama.cpp ${t}`),
+    ...values.llama
+      .split(',')
+      .filter(Boolean)
+      .map((t) => `llama.cpp ${t}`),
     ...values.runs.split(',').filter(Boolean),
   ];
   for (const run of runs) {
     const args = ['--import', 'tsx', 'bench/memory.ts', '--worker', run, '--model', path];
     args.push('--tokens', String(tokens), '--threads', String(threads));
-    const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+    const r = spawnSync(process.execPath, args, {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 1 << 24,
+    });
     if (r.status !== 0) throw new Error(`${run} failed`);
     results.push(JSON.parse(r.stdout.trim().split('\n').pop() as string) as Result);
   }
@@ -144,7 +158,9 @@ if (values.worker !== undefined) {
   const peer = results.find((r) => r.run === 'llama.cpp q8_0');
   if (peer) {
     for (const r of results.filter((x) => x.run.startsWith('kvsieve'))) {
-      lines.push(`${r.run}: peak RSS ${(r.peakRss / peer.peakRss).toFixed(2)}× llama.cpp's with its q8_0 full cache`);
+      lines.push(
+        `${r.run}: peak RSS ${(r.peakRss / peer.peakRss).toFixed(2)}× llama.cpp's with its q8_0 full cache`,
+      );
     }
   }
   process.stdout.write(`${lines.join('\n')}\n`);

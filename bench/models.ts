@@ -72,7 +72,11 @@ const QUANTS = {
   Q8_0: { type: GgmlType.Q8_0 },
   Q4_K_M: {
     type: GgmlType.Q4_K,
-    mixed: { 'attn_v.weight': GgmlType.Q6_K, 'ffn_down.weight': GgmlType.Q6_K, 'output.weight': GgmlType.Q6_K },
+    mixed: {
+      'attn_v.weight': GgmlType.Q6_K,
+      'ffn_down.weight': GgmlType.Q6_K,
+      'output.weight': GgmlType.Q6_K,
+    },
   },
 } as const;
 export type QuantName = keyof typeof QUANTS;

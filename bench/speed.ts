@@ -124,7 +124,12 @@ async function runKvsieve(path: string, n: number, pressArg: string, cacheType: 
 
 async function runLlamaCpp(path: string, n: number, cacheType: string): Promise<Result> {
   const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
-  const llama = await getLlama({ gpu: false, build: 'never', skipDownload: true, logLevel: LlamaLogLevel.error });
+  const llama = await getLlama({
+    gpu: false,
+    build: 'never',
+    skipDownload: true,
+    logLevel: LlamaLogLevel.error,
+  });
   const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
   const type = cacheType.toUpperCase() as 'F16' | 'Q8_0';
   const context = await model.createContext({
@@ -187,15 +192,29 @@ if (values.worker) {
   const f1 = (x: number, w = 8) => x.toFixed(1).padStart(w);
   const f2 = (x: number) => `${x.toFixed(2)}×`.padStart(7);
   const engines = list(values.engines);
-  say(`${genLen} generated tokens, ${threads} threads; prefill in seconds, decode in tokens/s, peak RSS in MiB`);
-  say(`${'model'.padEnd(20)} ${'tokens'.padStart(6)} ${'engine'.padEnd(26)} ${'prefill'.padStart(8)} ${'decode'.padStart(8)} ${'RSS'.padStart(6)} ${'kept'.padStart(6)} ${'prefill×'.padStart(8)} ${'decode×'.padStart(7)}`);
+  say(
+    `${genLen} generated tokens, ${threads} threads; prefill in seconds, decode in tokens/s, peak RSS in MiB`,
+  );
+  say(
+    `${'model'.padEnd(20)} ${'tokens'.padStart(6)} ${'engine'.padEnd(26)} ${'prefill'.padStart(8)} ${'decode'.padStart(8)} ${'RSS'.padStart(6)} ${'kept'.padStart(6)} ${'prefill×'.padStart(8)} ${'decode×'.padStart(7)}`,
+  );
   for (const shape of list(values.shapes) as ShapeName[]) {
     for (const quant of list(values.quants) as QuantName[]) {
       const path = benchModel(shape, quant);
       for (const len of list(values.lengths)) {
         const n = tokensOf(len);
         const run = (engine: string, extra: string[]): Result => {
-          const args = ['--import', 'tsx', 'bench/speed.ts', '--worker', engine, '--model', path, '--length', String(n)];
+          const args = [
+            '--import',
+            'tsx',
+            'bench/speed.ts',
+            '--worker',
+            engine,
+            '--model',
+            path,
+            '--length',
+            String(n),
+          ];
           args.push('--gen', String(genLen), '--threads', String(threads), ...extra);
           if (values.profile) args.push('--profile');
           const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
@@ -212,11 +231,13 @@ if (values.worker) {
         const rows: Result[] = [...peers];
         if (engines.includes('kvsieve')) {
           for (const press of list(values.presses)) {
-            for (const c of list(values['cache-types'])) rows.push(run('kvsieve', ['--press', press, '--cache-type', c]));
+            for (const c of list(values['cache-types']))
+              rows.push(run('kvsieve', ['--press', press, '--cache-type', c]));
           }
         }
         for (const r of rows) {
-          const ratios = peers.length > 0 ? `${f2(best.prefillS / r.prefillS)} ${f2(r.decodeTokS / best.decodeTokS)}` : '';
+          const ratios =
+            peers.length > 0 ? `${f2(best.prefillS / r.prefillS)} ${f2(r.decodeTokS / best.decodeTokS)}` : '';
           const kept = r.kept === undefined ? '' : `${(100 * r.kept).toFixed(1)}%`;
           say(
             `${`${shape} ${quant}`.padEnd(20)} ${String(n).padStart(6)} ${r.engine.padEnd(26)} ${f1(r.prefillS)} ${f1(r.decodeTokS)} ${f1(r.peakRssMiB, 6)} ${kept.padStart(6)} ${ratios}`,
@@ -224,7 +245,9 @@ if (values.worker) {
           if (r.profile) {
             const total = r.prefillS * 1000;
             const parts = Object.entries(r.profile).sort((a, b) => b[1] - a[1]);
-            say(`${''.padEnd(28)}prefill: ${parts.map(([k, v]) => `${k} ${((100 * v) / total).toFixed(1)}%`).join(', ')}`);
+            say(
+              `${''.padEnd(28)}prefill: ${parts.map(([k, v]) => `${k} ${((100 * v) / total).toFixed(1)}%`).join(', ')}`,
+            );
           }
         }
       }

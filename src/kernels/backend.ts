@@ -63,6 +63,8 @@ export interface Backend {
   /** out f32 `[nTokens][w.rows]` = x f32 `[nTokens][w.cols]` · wᵀ. */
   matmul(out: number, w: WeightMatrix, x: number, nTokens: number): void;
   attention(args: AttentionArgs): void;
+  /** SwiGLU in place: gate[i] = SiLU(gate[i]) · up[i] over `count` f32 values. */
+  swiglu(gate: number, up: number, count: number): void;
   /** Stops worker threads, if any. */
   close(): Promise<void>;
 }

@@ -30,6 +30,7 @@ export enum Op {
   Matmul = 1,
   Quantize = 2,
   Attention = 3,
+  Swiglu = 4,
 }
 
 export interface Control {

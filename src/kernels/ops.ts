@@ -50,6 +50,7 @@ export interface KernelExports {
     nSeg: number,
   ): void;
   attentionScratchBytes(rows: number, headDim: number): number;
+  swiglu(gate: number, up: number, i0: number, i1: number): void;
   attentionPartialFloats(rows: number, headDim: number): number;
   /** Activation layout for a matmul of `type` over `nTokens` tokens; -1 for f32 input. */
   actKind(type: number, nTokens: number): number;
@@ -115,6 +116,12 @@ export function runChunk(instances: readonly KernelExports[], ctl: Control, tid:
         i0,
         i1,
       );
+      return;
+    }
+    case Op.Swiglu: {
+      const per = u[A + 2];
+      const i0 = c * per;
+      k.swiglu(u[A], u[A + 1], i0, Math.min(u[A + 3], i0 + per));
       return;
     }
     default:

@@ -75,6 +75,12 @@ export class RefBackend implements Backend {
     }
   }
 
+  swiglu(gate: number, up: number, count: number): void {
+    const g = this.heap.f32(gate, count);
+    const u = this.heap.f32(up, count);
+    for (let i = 0; i < count; i++) g[i] = (g[i] / (1 + Math.exp(-g[i]))) * u[i];
+  }
+
   /** `n` stored rows of `headDim` values as f32 `[n][headDim]`. */
   private rows(type: GgmlType, ptr: number, n: number, headDim: number): Float32Array {
     const layout = BLOCK_LAYOUT[type];

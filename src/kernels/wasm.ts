@@ -235,6 +235,16 @@ class WasmBackend implements Backend {
     if (nSeg > 1) this.k.attentionMerge(a.out, partial, nTokens, nHeads, headDim, kv.length, bq, nSeg);
   }
 
+  swiglu(gate: number, up: number, count: number): void {
+    if (count <= 0) return;
+    // Whole multiples of 4 values per chunk, so every chunk but the last runs four lanes at a time.
+    const per = Math.max(4096, Math.ceil(count / (this.pool.threads * 4 * 4)) * 4);
+    const c = this.pool.ctl;
+    c.i32[OP] = Op.Swiglu;
+    c.u32.set([gate, up, per, count], A);
+    this.pool.run(Math.ceil(count / per), this.mem);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -120,22 +120,21 @@ export class Transformer {
         q: heap.f32(a.q, n * qDim),
         k: heap.f32(a.k, n * kvDim),
         v: heap.f32(a.v, n * kvDim),
-        hb: heap.f32(a.hb, n * ffnDim),
-        hb2: heap.f32(a.hb2, n * ffnDim),
         pos: heap.i32(a.pos, n),
       };
     };
-    let { x, xb, q, k, v, hb, hb2, pos } = views();
+    let { x, xb, q, k, v, pos } = views();
     const enter = (next: Backend) => {
       if (next === B) return;
       const from = { x, pos };
       B = next;
       a = this.acts.get(B) as Activations;
-      ({ x, xb, q, k, v, hb, hb2, pos } = views());
+      ({ x, xb, q, k, v, pos } = views());
       x.set(from.x);
       pos.set(from.pos);
     };
     for (let t = 0; t < n; t++) pos[t] = positions[t];
+    const rot = this.rotations(pos, n);
 
     const E = W.embedding;
     const eHeap = this.shards.embedding.heap;
@@ -168,8 +167,8 @@ export class Transformer {
         rmsnorm(q, q, L.qNorm, n * nHeads, headDim, cfg.normEps);
         rmsnorm(k, k, L.kNorm, n * nKvHeads, headDim, cfg.normEps);
       }
-      this.rope(q, pos, n, nHeads);
-      this.rope(k, pos, n, nKvHeads);
+      this.rope(q, rot, n, nHeads);
+      this.rope(k, rot, n, nKvHeads);
       cache.append(l, k, v, pos, n);
       tap?.beforeAttention?.(l);
       const kv = cache.views(l);
@@ -206,10 +205,7 @@ export class Transformer {
       rmsnorm(xb, x, L.ffnNorm, n, dim, cfg.normEps);
       B.matmul(a.hb, L.wGate, a.xb, n);
       B.matmul(a.hb2, L.wUp, a.xb, n);
-      for (let i = 0; i < n * ffnDim; i++) {
-        const g = hb[i];
-        hb[i] = (g / (1 + Math.exp(-g))) * hb2[i];
-      }
+      B.swiglu(a.hb, a.hb2, n * ffnDim);
       B.matmul(a.xb, L.wDown, a.hb, n);
       addInto(x, xb, n * dim);
     }
@@ -223,18 +219,33 @@ export class Transformer {
     return B.heap.f32(a.logits, rows * vocabSize).slice();
   }
 
-  /** Rotary embedding in place on `[n][heads * headDim]` (RoFormer eq. 34; layout per ModelConfig.ropeLayout). */
-  private rope(buf: Float32Array, pos: Int32Array, n: number, heads: number): void {
-    const { headDim, ropeDim, ropeLayout } = this.cfg;
-    const pairs = ropeDim / 2;
-    const cos = new Float64Array(pairs);
-    const sin = new Float64Array(pairs);
+  /** cos and sin of every token's rotation angle per pair, `[n][ropeDim / 2]`: computed once per forward call. */
+  private rotations(pos: Int32Array, n: number): { cos: Float64Array; sin: Float64Array } {
+    const pairs = this.cfg.ropeDim / 2;
+    const cos = new Float64Array(n * pairs);
+    const sin = new Float64Array(n * pairs);
     for (let t = 0; t < n; t++) {
       for (let i = 0; i < pairs; i++) {
         const angle = pos[t] * this.invFreq[i];
-        cos[i] = Math.cos(angle);
-        sin[i] = Math.sin(angle);
+        cos[t * pairs + i] = Math.cos(angle);
+        sin[t * pairs + i] = Math.sin(angle);
       }
+    }
+    return { cos, sin };
+  }
+
+  /** Rotary embedding in place on `[n][heads * headDim]` (RoFormer eq. 34; layout per ModelConfig.ropeLayout). */
+  private rope(
+    buf: Float32Array,
+    rot: { cos: Float64Array; sin: Float64Array },
+    n: number,
+    heads: number,
+  ): void {
+    const { headDim, ropeDim, ropeLayout } = this.cfg;
+    const pairs = ropeDim / 2;
+    const { cos, sin } = rot;
+    for (let t = 0; t < n; t++) {
+      const r = t * pairs;
       for (let h = 0; h < heads; h++) {
         const o = (t * heads + h) * headDim;
         for (let i = 0; i < pairs; i++) {
@@ -242,8 +253,8 @@ export class Transformer {
           const i1 = ropeLayout === 'normal' ? i0 + 1 : i0 + pairs;
           const x0 = buf[i0];
           const x1 = buf[i1];
-          buf[i0] = x0 * cos[i] - x1 * sin[i];
-          buf[i1] = x0 * sin[i] + x1 * cos[i];
+          buf[i0] = x0 * cos[r + i] - x1 * sin[r + i];
+          buf[i1] = x0 * sin[r + i] + x1 * cos[r + i];
         }
       }
     }
