@@ -11,7 +11,7 @@
 import { decodeRow } from './decode';
 import { gemvKind, gemvRows, halfRows } from './gemv';
 import { ACT32, ACT256, actStride } from './quant';
-import { dot16s, dot32u, hsum, madd, pairs16 } from './simd';
+import { dot32s, dot32u, hsum, madd, pairs16 } from './simd';
 import { BF16, decodedStride, F16, F32, FAM_F, FAM_G32, FAM_K, FAM_NONE, FAM_S32, family, Q6_K, valueBytes } from './types';
 
 /** Tokens per tile: their activations (≈1.9·cols bytes each) stay in L2 while a chunk of rows passes. */
@@ -48,7 +48,7 @@ const TOKEN_TILE = 32;
   const x0 = v128.load(ap);
   const x1 = v128.load(ap, 16);
   const dx = v128.load(dp);
-  const d = fam == FAM_S32 ? i32x4.add(dot16s(x0, w0, e0), dot16s(x1, w1, e1)) : dot32u(x0, w0, x1, w1);
+  const d = fam == FAM_S32 ? dot32s(x0, w0, e0, x1, w1, e1) : dot32u(x0, w0, x1, w1);
   return madd(f32x4.convert_i32x4_s(d), f32x4.mul(s0, dx), c);
 }
 

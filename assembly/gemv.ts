@@ -3,7 +3,7 @@
 // whole super-block sums in integers (the sub-block scales ride along in the i16→i32 multiply-add);
 // legacy types use ACT32 and convert each 32-block's sum once, with their f16 scales converted 4 at a time.
 import { ACT32, ACT256 } from './quant';
-import { BIT4, bcast16, dot16s, fifthBits, f16, f16x4, halvesUp, hi4, hsum, lo4, madd, pairs16, weightHalves } from './simd';
+import { BIT4, bcast16, dot32s, fifthBits, f16, f16x4, halvesUp, hi4, hsum, lo4, madd, pairs16, weightHalves } from './simd';
 import { BF16, F16, Q4_0, Q4_1, Q4_K, Q5_0, Q5_1, Q5_K, Q6_K, Q8_0 } from './types';
 
 /** Activation kind the single-token kernel of `type` reads; -1 if it has none. */
@@ -148,8 +148,8 @@ function rowQ6K(w: usize, cols: i32, a: usize): f32 {
   if (type == Q8_0) {
     const w0 = v128.load(blk, 2);
     const w1 = v128.load(blk, 18);
-    const d0 = dot16s(v128.load(x), i8x16.abs(w0), i8x16.lt_s(w0, i8x16.splat(0)));
-    return i32x4.add(d0, dot16s(v128.load(x, 16), i8x16.abs(w1), i8x16.lt_s(w1, i8x16.splat(0))));
+    const z = i8x16.splat(0);
+    return dot32s(v128.load(x), i8x16.abs(w0), i8x16.lt_s(w0, z), v128.load(x, 16), i8x16.abs(w1), i8x16.lt_s(w1, z));
   }
   const hasMin = type == Q4_1 || type == Q5_1;
   const high = type == Q5_0 || type == Q5_1;

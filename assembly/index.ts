@@ -4,4 +4,5 @@ export { attention, attentionMerge, attentionPartialFloats, attentionScratchByte
 export { swiglu } from './elementwise';
 export { actKind, matmulRows, scratchBytes } from './gemm';
 export { actStride, quantizeRows } from './quant';
+export { probeDotAdd } from './simd';
 export { family } from './types';

@@ -39,6 +39,23 @@ for (let b = 0; b < 256; b++) {
   return v128.and(i16x8.shr_u(q, 4), LOW4);
 }
 
+/**
+ * Set in the build made with `--use KVSIEVE_DOT_ADD=1` (kernels-relaxed-dot.wasm): i8×i7 dot products through
+ * i32x4.relaxed_dot_i8x16_i7x16_add_s, one instruction (vpdpbusd) where the CPU has AVX-VNNI. V8 11.3
+ * (Node 20) computes it wrongly, so the backend only loads this build after probeDotAdd checks it.
+ */
+// @ts-ignore: a compile-time constant
+export const DOT_ADD: bool = isDefined(KVSIEVE_DOT_ADD);
+
+/** The fused dot-add on fixed bytes, for the runtime check (meaningful in the DOT_ADD build). */
+export function probeDotAdd(): i32 {
+  if (!DOT_ADD) return 0;
+  const x = i8x16(-127, 126, -5, 100, 77, -128 + 1, 3, 0, -64, 64, 127, -1, 12, -90, 45, 8);
+  const w = i8x16(127, 126, 1, 0, 99, 64, 33, 5, 7, 120, 127, 2, 50, 17, 88, 101);
+  const r = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, w, i32x4(1, 2, 3, 4));
+  return i32x4.extract_lane(r, 0) + 3 * i32x4.extract_lane(r, 1) + 5 * i32x4.extract_lane(r, 2) + 7 * i32x4.extract_lane(r, 3);
+}
+
 /** a·b + c per lane (f32x4); fused where relaxed SIMD is available. */
 // @ts-ignore: decorator
 @inline export function madd(a: v128, b: v128, c: v128): v128 {
@@ -54,6 +71,7 @@ for (let b = 0; b < 256; b++) {
  */
 // @ts-ignore: decorator
 @inline export function dot32u(x0: v128, w0: v128, x1: v128, w1: v128): v128 {
+  if (DOT_ADD) return i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, w1, i32x4.relaxed_dot_i8x16_i7x16_add_s(x0, w0, i32x4.splat(0)));
   if (ASC_FEATURE_RELAXED_SIMD) {
     const pairs = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x0, w0), i16x8.relaxed_dot_i8x16_i7x16_s(x1, w1));
     return i32x4.extadd_pairwise_i16x8_s(pairs);
@@ -75,8 +93,20 @@ for (let b = 0; b < 256; b++) {
 // @ts-ignore: decorator
 @inline export function dot16s(x: v128, wabs: v128, wneg: v128): v128 {
   const xs = i8x16.sub(v128.xor(x, wneg), wneg);
+  if (DOT_ADD) return i32x4.relaxed_dot_i8x16_i7x16_add_s(xs, wabs, i32x4.splat(0));
   if (ASC_FEATURE_RELAXED_SIMD) return i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(xs, wabs));
   return dot16(xs, wabs);
+}
+
+/** dot16s over 32 bytes (two halves), as four i32 partial sums; one chained dot-add in the DOT_ADD build. */
+// @ts-ignore: decorator
+@inline export function dot32s(x0: v128, w0: v128, e0: v128, x1: v128, w1: v128, e1: v128): v128 {
+  if (DOT_ADD) {
+    const s0 = i8x16.sub(v128.xor(x0, e0), e0);
+    const s1 = i8x16.sub(v128.xor(x1, e1), e1);
+    return i32x4.relaxed_dot_i8x16_i7x16_add_s(s1, w1, i32x4.relaxed_dot_i8x16_i7x16_add_s(s0, w0, i32x4.splat(0)));
+  }
+  return i32x4.add(dot16s(x0, w0, e0), dot16s(x1, w1, e1));
 }
 
 /** Sum of the four f32 lanes. */

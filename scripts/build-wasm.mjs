@@ -34,6 +34,8 @@ const common = [
 for (const [file, extra] of [
   ['kernels.wasm', []],
   ['kernels-relaxed.wasm', ['--enable', 'relaxed-simd']],
+  // The fused i8×i7 dot-add (VNNI's vpdpbusd); loaded only where a run-time probe finds it correct.
+  ['kernels-relaxed-dot.wasm', ['--enable', 'relaxed-simd', '--use', 'KVSIEVE_DOT_ADD=1']],
 ]) {
   const { error, stderr } = await asc.main([...common, ...extra, '-o', join(out, file)]);
   if (error) {

@@ -58,6 +58,8 @@ export interface KernelExports {
   /** Scratch bytes one thread needs for a matmul chunk of `rowsPerChunk` rows. */
   scratchBytes(type: number, cols: number, rowsPerChunk: number): number;
   family(type: number): number;
+  /** The fused i8×i7 dot-add on fixed bytes (0 outside the dot-add build): the run-time correctness check. */
+  probeDotAdd(): number;
 }
 
 /** Instantiates the kernel module against the shared memory (no other imports are used). */

@@ -18,6 +18,11 @@ export interface WasmBackendOptions {
   threads?: number;
   /** Use the relaxed-SIMD build. Default: when this Node supports it; `true` makes it an error if not. */
   relaxed?: boolean;
+  /**
+   * Within relaxed SIMD, the build with the fused i8×i7 dot-add. Default: when a probe finds this runtime
+   * computes it correctly (V8 ≥ 12, Node ≥ 22; Node 20's V8 11.3 does not); `false` never.
+   */
+  dotAdd?: boolean;
 }
 
 /** Rows decoded per chunk in a prefill: enough to reuse each token tile, small enough for L2. */
@@ -31,8 +36,10 @@ const MIN_SEGMENT_KEYS = 256;
 /** Cache storage types the attention kernel reads directly. */
 const KV_TYPES = new Set<GgmlType>([GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0]);
 
-function wasmPath(relaxed: boolean): string {
-  const file = relaxed ? 'kernels-relaxed.wasm' : 'kernels.wasm';
+type Build = 'plain' | 'relaxed' | 'relaxed-dot';
+
+function wasmPath(build: Build): string {
+  const file = build === 'plain' ? 'kernels.wasm' : `kernels-${build}.wasm`;
   const path = fileURLToPath(new URL(`../../build/${file}`, import.meta.url));
   if (!existsSync(path)) throw new Error(`${path} is missing: run \`npm run build:wasm\` first`);
   return path;
@@ -42,11 +49,34 @@ function wasmPath(relaxed: boolean): string {
  * The relaxed build's bytes if this Node accepts them, else null. Node 20 (V8 11.3) needs the experimental
  * flag, set only when validation fails without it (later V8s have relaxed SIMD on and no such flag).
  */
-function relaxedBytes(): Uint8Array | null {
-  const bytes = readFileSync(wasmPath(true));
+function relaxedBytes(build: Build = 'relaxed'): Uint8Array | null {
+  const bytes = readFileSync(wasmPath(build));
   if (WebAssembly.validate(bytes)) return bytes;
   setFlagsFromString('--experimental-wasm-relaxed-simd');
   return WebAssembly.validate(bytes) ? bytes : null;
+}
+
+/** What i32x4.relaxed_dot_i8x16_i7x16_add_s must give on probeDotAdd's bytes (assembly/simd.ts). */
+function expectedProbe(): number {
+  const x = [-127, 126, -5, 100, 77, -127, 3, 0, -64, 64, 127, -1, 12, -90, 45, 8];
+  const w = [127, 126, 1, 0, 99, 64, 33, 5, 7, 120, 127, 2, 50, 17, 88, 101];
+  let r = 0;
+  for (let j = 0; j < 4; j++) {
+    let lane = j + 1;
+    for (let k = 0; k < 4; k++) lane += x[4 * j + k] * w[4 * j + k];
+    r += (2 * j + 1) * lane;
+  }
+  return r;
+}
+
+/** The dot-add build, if this runtime runs it and computes the fused dot-add right. */
+async function dotAddModule(): Promise<WebAssembly.Module | null> {
+  const bytes = relaxedBytes('relaxed-dot');
+  if (!bytes) return null;
+  const module = await WebAssembly.compile(bytes);
+  const memory = new WebAssembly.Memory({ initial: 17, maximum: 17, shared: true });
+  const k = instantiateKernels(module, memory);
+  return k.probeDotAdd() === expectedProbe() ? module : null;
 }
 
 export async function createWasmBackend(heap: Heap, opts: WasmBackendOptions = {}): Promise<Backend> {
@@ -60,17 +90,19 @@ export async function createWasmBackend(heap: Heap, opts: WasmBackendOptions = {
  */
 export async function createWasmBackends(heaps: Heap[], opts: WasmBackendOptions = {}): Promise<Backend[]> {
   const threads = Math.max(1, Math.floor(opts.threads ?? availableParallelism()));
-  let bytes = opts.relaxed === false ? null : relaxedBytes();
-  if (opts.relaxed === true && !bytes)
+  const dot = opts.relaxed === false || opts.dotAdd === false ? null : await dotAddModule();
+  if (opts.dotAdd === true && !dot)
+    throw new Error('this Node.js does not compute the relaxed i8×i7 dot-add correctly');
+  let bytes = dot || opts.relaxed === false ? null : relaxedBytes();
+  if (opts.relaxed === true && !bytes && !dot)
     throw new Error('this Node.js does not support relaxed WebAssembly SIMD');
-  const relaxed = bytes !== null;
-  bytes ??= readFileSync(wasmPath(false));
-  const module = await WebAssembly.compile(bytes);
+  const build: Build = dot ? 'relaxed-dot' : bytes ? 'relaxed' : 'plain';
+  const module = dot ?? (await WebAssembly.compile(bytes ?? readFileSync(wasmPath('plain'))));
   const memories = heaps.map((h) => h.memory);
   const k = memories.map((m) => instantiateKernels(module, m));
   const pool = await Pool.create(k, module, memories, threads);
   const shared = new SharedPool(pool, heaps.length);
-  return heaps.map((heap, i) => new WasmBackend(heap, k[i], shared, i, relaxed));
+  return heaps.map((heap, i) => new WasmBackend(heap, k[i], shared, i, build));
 }
 
 /** The pool of a set of backends: it closes when the last of them does. */
@@ -121,10 +153,10 @@ class WasmBackend implements Backend {
     private readonly shared: SharedPool,
     /** Index of this backend's memory in the pool. */
     private readonly mem: number,
-    relaxed: boolean,
+    build: Build,
   ) {
     this.pool = shared.pool;
-    this.name = `wasm${relaxed ? '-relaxed' : ''}×${this.pool.threads}`;
+    this.name = `wasm${build === 'plain' ? '' : `-${build}`}×${this.pool.threads}`;
     this.ref = new RefBackend(heap);
     this.act = new Scratch(heap);
     this.rowsScratch = new Scratch(heap);

@@ -69,3 +69,39 @@ for (const [threads, relaxed] of [
     }
   });
 }
+
+// Node ≥ 22 computes the fused i8×i7 dot-add correctly and gets the build that uses it; its integer sums
+// are exact, so it must agree with the relaxed build bit for bit. Node 20's V8 gets the op wrong: there the
+// backend must refuse the build (and the automatic choice must not take it).
+describe('the dot-add build', () => {
+  test('is used only where correct, and then gives the relaxed build’s results bit for bit', async (t) => {
+    const heap = new Heap(32 << 20);
+    const plain = await createWasmBackend(heap, { threads: 2, dotAdd: false });
+    const auto = await createWasmBackend(heap, { threads: 2 });
+    after(() => Promise.all([plain.close(), auto.close()]));
+    const major = Number(process.versions.node.split('.')[0]);
+    if (major < 22) {
+      assert.doesNotMatch(auto.name, /relaxed-dot/);
+      await assert.rejects(createWasmBackend(heap, { dotAdd: true }), /dot-add/);
+      t.skip(`Node ${process.version} computes the dot-add wrongly: the build is refused, as it should be`);
+      return;
+    }
+    assert.match(auto.name, /relaxed-dot/);
+    const next = rng(77);
+    for (const type of [GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_1]) {
+      const w = randomWeights(heap, type, 41, 256, next);
+      for (const nTokens of [1, 5, 40]) {
+        const x = put(heap, randomF32(nTokens * 256, next));
+        const a = heap.alloc(nTokens * 41 * 4);
+        const b = heap.alloc(nTokens * 41 * 4);
+        plain.matmul(a, w, x, nTokens);
+        auto.matmul(b, w, x, nTokens);
+        assert.deepEqual(
+          heap.f32(b, nTokens * 41),
+          heap.f32(a, nTokens * 41),
+          `${GgmlType[type]} × ${nTokens}`,
+        );
+      }
+    }
+  });
+});
