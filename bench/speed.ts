@@ -23,6 +23,7 @@ interface Result {
   peakRssMiB: number;
   kept?: number;
   profile?: Record<string, number>;
+  decodeProfile?: Record<string, number>;
 }
 
 const { values } = parseArgs({
@@ -98,6 +99,7 @@ async function runKvsieve(path: string, n: number, pressArg: string, cacheType: 
         return `matmul ${ggmlTypeName(w.type)}`;
       });
       timed(b, 'attention', profile, () => 'attention');
+      timed(b, 'swiglu', profile, () => 'swiglu');
     }
     timed(ctx.cache, 'append', profile, () => 'cache append');
     if (ctx.press) timed(ctx.press, 'compress', profile, () => 'press');
@@ -113,12 +115,17 @@ async function runKvsieve(path: string, n: number, pressArg: string, cacheType: 
   const t2 = performance.now();
   for (let i = 0; i < genLen; i++) logits = ctx.evaluate([argmax(logits)]);
   const t3 = performance.now();
+  // Decode's share: what accumulated since the prefill.
+  const decodeProfile: Record<string, number> = {};
+  for (const [k, v] of Object.entries(profile)) decodeProfile[k] = v - (prefillProfile[k] ?? 0);
+  decodeProfile.other = t3 - t2 - Object.values(decodeProfile).reduce((s, x) => s + x, 0);
   const kept = ctx.keptFraction;
   await model.close();
   return {
     ...result(`kvsieve ${pressArg} ${cacheType}`, t0, t1, t2, t3),
     kept,
     profile: values.profile ? prefillProfile : undefined,
+    decodeProfile: values.profile ? decodeProfile : undefined,
   };
 }
 
