@@ -99,11 +99,13 @@ export class Context {
     }
     if (press.observe && (press.wantsProbs || press.wantsQueries)) {
       const observe = press.observe.bind(press);
-      const nHeads = this.model.config.nHeads;
+      const cfg = this.model.config;
+      const nHeads = cfg.nHeads;
+      const rope = { invFreq: this.model.transformer.invFreq, layout: cfg.ropeLayout, dims: cfg.ropeDim };
       tap.onAttention = (layer, queries, positions, nTokens, probs, maxKeys) =>
         observe(
           layer,
-          { queries, positions, nTokens, nHeads, probs, maxKeys, probe: this.probing },
+          { queries, positions, nTokens, nHeads, probs, maxKeys, probe: this.probing, rope },
           this.cache.layerState(layer, this.groupSize),
         );
     }

@@ -42,7 +42,7 @@ interface Activations {
 export class Transformer {
   private readonly act: Activations;
   /** θ_i for each rotated pair i, with Llama-3 frequency factors and linear scaling folded in. */
-  private readonly invFreq: Float64Array;
+  readonly invFreq: Float64Array;
 
   constructor(
     readonly cfg: ModelConfig,

@@ -40,7 +40,10 @@ export interface StepInfo {
   phase: 'prefill' | 'decode';
   /** Tokens the last forward call appended. */
   newTokens: number;
-  /** True after the last chunk of a prefill (the moment one-shot presses act). */
+  /**
+   * True after the last chunk of a prefill (the moment one-shot presses act); also set, in the decode phase, by
+   * a wrapper that makes a one-shot press act while generating (decoding.ts).
+   */
   prefillDone: boolean;
 }
 
@@ -63,6 +66,19 @@ export interface AttentionObservation {
   maxKeys: number;
   /** Whether these queries are a probe (the question in query-aware mode), not tokens kept in the cache. */
   probe: boolean;
+  /** The rotary embedding the queries and keys carry, for presses that reason about other positions. */
+  rope?: Rotary;
+}
+
+/**
+ * Rotary position embedding (RoFormer): pair i of a head's first `dims` channels turns by p·invFreq[i] at
+ * position p. Pairs are channels (2i, 2i+1) in the 'normal' layout (llama.cpp's llama) and (i, i + dims/2)
+ * in 'neox'; channels past `dims` are not rotated.
+ */
+export interface Rotary {
+  invFreq: Float64Array;
+  layout: 'normal' | 'neox';
+  dims: number;
 }
 
 export interface Press {
