@@ -1,7 +1,9 @@
 // Every press by name, so the CLI, the server and the benchmarks build them the same way.
 import { AdaKvPress, type HeadScorer } from './adakv.js';
+import { ExpectedAttentionPress } from './expected-attention.js';
 import { FullPress } from './full.js';
 import { H2oPress } from './h2o.js';
+import { KeyDiffPress } from './keydiff.js';
 import { KnormPress } from './knorm.js';
 import { L2KvPress } from './l2kv.js';
 import { LagKvPress } from './lagkv.js';
@@ -79,8 +81,17 @@ const PRESSES: Record<string, { describe: string; make: Factory }> = {
     describe: 'TOVA: evict what the newest query attends to least, heads averaged (arXiv 2401.06104)',
     make: (s) => new TovaPress({ ratio: s.ratio, budget: s.budget }),
   },
+  keydiff: {
+    describe: 'KeyDiff: keys least similar to the mean key, block-wise, attention-free (arXiv 2504.15364)',
+    make: (s) => new KeyDiffPress({ ratio: s.ratio, budget: s.budget, blockSize: num(s.blockSize) }),
+  },
+  expected: {
+    describe: 'Expected Attention: attention expected from future queries’ statistics (arXiv 2510.00636)',
+    make: (s) => new ExpectedAttentionPress(expectedOptions(s)),
+  },
   adakv: {
-    describe: 'AdaKV: a layer budget shared across KV heads by global top-k (inner: snapkv | pyramidkv)',
+    describe:
+      'AdaKV: a layer budget shared across KV heads by global top-k (inner: snapkv | pyramidkv | expected)',
     make: (s) => new AdaKvPress(innerOf(s), { safeguard: num(s.safeguard) }),
   },
   laserkv: {
@@ -109,7 +120,26 @@ function innerOf(s: PressSpec): HeadScorer {
   const inner = s.inner ?? 'snapkv';
   if (inner === 'snapkv') return new SnapKvPress(snapOptions(s));
   if (inner === 'pyramidkv') return new PyramidKvPress({ ...snapOptions(s), beta: num(s.beta) });
-  throw new RangeError(`adakv: inner must be snapkv or pyramidkv, got ${String(inner)}`);
+  if (inner === 'expected') return new ExpectedAttentionPress(expectedOptions(s));
+  throw new RangeError(`adakv: inner must be snapkv, pyramidkv or expected, got ${String(inner)}`);
+}
+
+function expectedOptions(s: PressSpec) {
+  const flag = (key: string) => {
+    const v = s[key];
+    if (v === undefined || typeof v === 'boolean') return v;
+    if (v === 'true' || v === 'false') return v === 'true';
+    throw new RangeError(`${s.name}: ${key} must be true or false, got ${String(v)}`);
+  };
+  return {
+    ratio: s.ratio,
+    budget: s.budget,
+    nFuture: num(s.nFuture),
+    nSink: num(s.nSink),
+    epsilon: num(s.epsilon),
+    useCovariance: flag('useCovariance'),
+    useVnorm: flag('useVnorm'),
+  };
 }
 
 function ratioOf(s: PressSpec): number {
