@@ -10,9 +10,10 @@
 //
 // The cache holds post-RoPE queries, so the statistics undo each query's rotation at its own position (the
 // model's rotary frequencies come with the observation). They are running sums over every query seen since the
-// last compression (the prompt's, or while decoding those since the wrapper's last compression), skipping the
-// first n_sink of them as kvpress skips the first n_sink hidden states it is given. Query-aware probes are not
-// counted: kvpress scores the context without the question.
+// last compression (the prompt's, or while decoding those since the wrapper's last compression), leaving out
+// the queries at the first n_sink positions: for a prompt these are the n_sink hidden states kvpress drops; in
+// decoding kvpress would drop the first n_sink buffered ones, which are not outliers, and here they count.
+// Query-aware probes are not counted: kvpress scores the context without the question.
 import type { HeadScorer } from './adakv.js';
 import { Budget, type BudgetOptions, topKIndices } from './budget.js';
 import type { AttentionObservation, KeepSets, LayerState, Rotary, StepInfo } from './press.js';
@@ -33,7 +34,6 @@ export interface ExpectedAttentionOptions extends BudgetOptions {
 /** Running sums of pre-RoPE queries per query head: Σq `[nHeads][d]` and Σqqᵀ (upper triangle) `[nHeads][d][d]`. */
 interface QueryStats {
   count: number;
-  skipped: number;
   sum: Float64Array;
   outer: Float64Array;
 }
@@ -77,15 +77,12 @@ export class ExpectedAttentionPress implements HeadScorer {
     const H = obs.nHeads;
     let st = this.stats.get(layer);
     if (!st) {
-      st = { count: 0, skipped: 0, sum: new Float64Array(H * d), outer: new Float64Array(H * d * d) };
+      st = { count: 0, sum: new Float64Array(H * d), outer: new Float64Array(H * d * d) };
       this.stats.set(layer, st);
     }
     const x = new Float64Array(d);
     for (let t = 0; t < obs.nTokens; t++) {
-      if (st.skipped < this.nSink) {
-        st.skipped++;
-        continue;
-      }
+      if (obs.positions[t] < this.nSink) continue;
       st.count++;
       for (let h = 0; h < H; h++) {
         const o = (t * H + h) * d;
@@ -137,7 +134,7 @@ export class ExpectedAttentionPress implements HeadScorer {
       return null;
     }
     const scores = this.headScores(state, step);
-    return scores?.map((s) => (s.length > target ? topKIndices(s, target) : null));
+    return scores?.map((s) => (s.length > target ? topKIndices(s, target) : null)) ?? null;
   }
 }
 

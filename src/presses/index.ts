@@ -1,5 +1,6 @@
 // Every press by name, so the CLI, the server and the benchmarks build them the same way.
 import { AdaKvPress, type HeadScorer } from './adakv.js';
+import { DecodingPress } from './decoding.js';
 import { ExpectedAttentionPress } from './expected-attention.js';
 import { FullPress } from './full.js';
 import { H2oPress } from './h2o.js';
@@ -94,6 +95,20 @@ const PRESSES: Record<string, { describe: string; make: Factory }> = {
       'AdaKV: a layer budget shared across KV heads by global top-k (inner: snapkv | pyramidkv | expected)',
     make: (s) => new AdaKvPress(innerOf(s), { safeguard: num(s.safeguard) }),
   },
+  'adakv-expected': {
+    describe:
+      'AdaKV over Expected Attention with ε = 0.01 (kvpress’s evaluation registry "expected_attention")',
+    make: (s) =>
+      new AdaKvPress(new ExpectedAttentionPress({ ...expectedOptions(s), epsilon: num(s.epsilon) ?? 0.01 }), {
+        safeguard: num(s.safeguard),
+      }),
+  },
+  decoding: {
+    describe:
+      'compress while generating: every `interval` (512) tokens the inner press (knorm) keeps the budget',
+    make: (s) =>
+      new DecodingPress(decodingInner(s), { interval: num(s.interval), prefill: flag(s, 'prefill') }),
+  },
   laserkv: {
     describe: 'LASER-KV: query-aware block-wise exact + LSH selection, append-only (arXiv 2602.02199)',
     make: (s) =>
@@ -124,21 +139,48 @@ function innerOf(s: PressSpec): HeadScorer {
   throw new RangeError(`adakv: inner must be snapkv, pyramidkv or expected, got ${String(inner)}`);
 }
 
+function flag(s: PressSpec, key: string): boolean | undefined {
+  const v = s[key];
+  if (v === undefined || typeof v === 'boolean') return v;
+  if (v === 'true' || v === 'false') return v === 'true';
+  throw new RangeError(`${s.name}: ${key} must be true or false, got ${String(v)}`);
+}
+
+/** The decoding wrapper's inner press, built from the same spec: any press that scores tokens per KV head. */
+function decodingInner(s: PressSpec): HeadScorer | AdaKvPress {
+  const name = String(s.inner ?? 'knorm');
+  const inner =
+    name === 'decoding'
+      ? undefined
+      : pressFromSpec({ ...s, name, inner: undefined, interval: undefined, prefill: undefined });
+  if (inner instanceof AdaKvPress || (inner !== undefined && isHeadScorer(inner))) return inner;
+  throw new RangeError(
+    `decoding: inner must be a press that scores tokens (${scoringPresses().join(', ')}), got ${name}`,
+  );
+}
+
+function isHeadScorer(p: Press): p is HeadScorer {
+  return 'headScores' in p && 'layerTarget' in p;
+}
+
+/** Names of the presses the decoding wrapper can drive. */
+function scoringPresses(): string[] {
+  return pressNames().filter((n) => {
+    if (n === 'decoding') return false;
+    const p = PRESSES[n].make({ name: n, ratio: 2 });
+    return p instanceof AdaKvPress || isHeadScorer(p);
+  });
+}
+
 function expectedOptions(s: PressSpec) {
-  const flag = (key: string) => {
-    const v = s[key];
-    if (v === undefined || typeof v === 'boolean') return v;
-    if (v === 'true' || v === 'false') return v === 'true';
-    throw new RangeError(`${s.name}: ${key} must be true or false, got ${String(v)}`);
-  };
   return {
     ratio: s.ratio,
     budget: s.budget,
     nFuture: num(s.nFuture),
     nSink: num(s.nSink),
     epsilon: num(s.epsilon),
-    useCovariance: flag('useCovariance'),
-    useVnorm: flag('useVnorm'),
+    useCovariance: flag(s, 'useCovariance'),
+    useVnorm: flag(s, 'useVnorm'),
   };
 }
 
