@@ -6,8 +6,9 @@
 // long generation stays bounded. Over AdaKV the heads share the layer's budget instead (kvpress's
 // DecodingPress(AdaKVPress(...))).
 //
-// By default the prompt is left whole, as DecodingPress alone; `prefill: true` lets the inner press compress the
-// prompt its own way first (kvpress's PrefillDecodingPress(inner, DecodingPress(inner))). kvpress counts decode
+// By default the inner press also compresses the prompt its own way first, as kvpress's
+// PrefillDecodingPress(inner, DecodingPress(inner)), so the cache keeps to its budget from the prompt on;
+// `prefill: false` leaves the prompt whole until the first compression, as DecodingPress alone. kvpress counts decode
 // forward calls, which are one token each there; here the count is in tokens, because kvsieve may feed several
 // tokens as one decode call (a question typed after the context). One-shot presses score at the wrapper's moments
 // as at the end of a prefill (StepInfo.prefillDone), with what they observed since their last compression: the
@@ -20,7 +21,7 @@ import type { AttentionObservation, KeepSets, LayerState, Press, StepInfo } from
 export interface DecodingOptions {
   /** Decoded tokens between two compressions (default 512, kvpress's compression_interval). */
   interval?: number;
-  /** Let the inner press compress the prompt too (default false: only generated tokens trigger compression). */
+  /** Let the inner press compress the prompt too (default true; false: only generated tokens trigger it). */
   prefill?: boolean;
 }
 
@@ -39,7 +40,7 @@ export class DecodingPress implements Press {
     this.name = `decoding(${inner.name})`;
     this.scorer = inner instanceof AdaKvPress ? inner.inner : inner;
     this.interval = o.interval ?? 512;
-    this.prefill = o.prefill ?? false;
+    this.prefill = o.prefill ?? true;
     if (!Number.isInteger(this.interval) || this.interval < 1)
       throw new RangeError(`decoding: interval must be a whole number >= 1, got ${o.interval}`);
   }

@@ -68,7 +68,10 @@ function simulate(c: DecodingCase, press: DecodingPress): number[][][] {
 
 test('decoding(knorm): every 3rd generated token each head keeps its 5 lowest key norms (numpy trace)', () => {
   const c = REF.decoding;
-  const press = new DecodingPress(new KnormPress({ budget: c.target, sink: 1 }), { interval: c.interval });
+  const press = new DecodingPress(new KnormPress({ budget: c.target, sink: 1 }), {
+    interval: c.interval,
+    prefill: false,
+  });
   assert.deepEqual(simulate(c, press), c.kept);
   // From the first compression on, the heads grow by at most interval − 1 past the target.
   for (const step of c.kept.slice(c.interval - 1))
@@ -79,6 +82,7 @@ test('decoding(adakv(knorm)): the heads share 2 × 5 slots at each compression (
   const c = REF.decodingAdaptive;
   const press = new DecodingPress(new AdaKvPress(new KnormPress({ budget: c.target, sink: 1 })), {
     interval: c.interval,
+    prefill: false,
   });
   const trace = simulate(c, press);
   assert.deepEqual(trace, c.kept);
@@ -116,7 +120,9 @@ test('decoding bounds the cache while generating, for every inner press that sco
   try {
     for (const inner of ['knorm', 'keydiff', 'expected', 'snapkv', 'adakv-expected']) {
       // Prompt left whole; from the 4th generated token on, each compression brings the layer back to 2 × 64.
-      const ctx = model.createContext({ press: { name: 'decoding', inner, budget: 64, interval: 4 } });
+      const ctx = model.createContext({
+        press: { name: 'decoding', inner, budget: 64, interval: 4, prefill: false },
+      });
       ctx.evaluate(PROMPT);
       assert.equal(ctx.cache.length(0, 0), 300, `${inner}: prompt kept`);
       const sizes: number[] = [];
@@ -126,10 +132,8 @@ test('decoding bounds the cache while generating, for every inner press that sco
       }
       assert.deepEqual(sizes, [602, 604, 606, 128, 130, 132, 134, 128, 130, 132], inner);
       ctx.dispose();
-      // With the prefill compressed by the inner press too, the cache never holds much more than the target.
-      const both = model.createContext({
-        press: { name: 'decoding', inner, ratio: 4, interval: 4, prefill: true },
-      });
+      // By default the inner press compresses the prompt too: the cache keeps close to its target throughout.
+      const both = model.createContext({ press: { name: 'decoding', inner, ratio: 4, interval: 4 } });
       both.evaluate(PROMPT);
       for (let i = 0; i < 8; i++) both.evaluate([7 + i], 'decode');
       const target = Math.ceil(308 / 4);
@@ -146,7 +150,7 @@ test('decoding at ratio 1 generates exactly what the full cache does', async () 
   try {
     const reference = await model.createContext().complete(PROMPT, { maxTokens: 20 });
     const out = await model
-      .createContext({ press: { name: 'decoding', inner: 'keydiff', ratio: 1, interval: 2, prefill: true } })
+      .createContext({ press: { name: 'decoding', inner: 'keydiff', ratio: 1, interval: 2 } })
       .complete(PROMPT, { maxTokens: 20 });
     assert.equal(out, reference);
   } finally {
