@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { decoding, expectedAttention, keydiff } from '../../src/index.js';
 import { Model } from '../../src/model/model.js';
 import { AdaKvPress } from '../../src/presses/adakv.js';
 import { DecodingPress } from '../../src/presses/decoding.js';
@@ -153,6 +154,23 @@ test('decoding at ratio 1 generates exactly what the full cache does', async () 
       .createContext({ press: { name: 'decoding', inner: 'keydiff', ratio: 1, interval: 2 } })
       .complete(PROMPT, { maxTokens: 20 });
     assert.equal(out, reference);
+  } finally {
+    await model.close();
+  }
+});
+
+test('the library builds the new presses: decoding(keydiff(...)), expectedAttention(...)', async () => {
+  const model = await Model.load(modelPath, { threads: 2 });
+  try {
+    const ctx = model.createContext({ press: decoding(keydiff({ budget: 50 }), { interval: 5 }) });
+    await ctx.complete(PROMPT, { maxTokens: 12 });
+    // Prompt compressed to 50 (block-wise KeyDiff), back to 50 after the 5th and the 10th generated token, then
+    // two more: 52.
+    assert.equal(ctx.tokens.length, 312);
+    assert.deepEqual([ctx.cache.length(0, 0), ctx.cache.length(1, 1)], [52, 52]);
+    const ea = model.createContext({ press: expectedAttention({ ratio: 3 }) });
+    ea.evaluate(PROMPT);
+    assert.equal(ea.cache.length(1, 0), 100);
   } finally {
     await model.close();
   }
