@@ -6,6 +6,7 @@ import { FullPress } from './full.js';
 import { H2oPress } from './h2o.js';
 import { KeyDiffPress } from './keydiff.js';
 import { KnormPress } from './knorm.js';
+import { KvzipPress } from './kvzip.js';
 import { L2KvPress } from './l2kv.js';
 import { LagKvPress } from './lagkv.js';
 import { type LaserKvOptions, LaserKvPress } from './laserkv.js';
@@ -101,6 +102,18 @@ const PRESSES: Record<string, { describe: string; make: Factory }> = {
     make: (s) =>
       new AdaKvPress(new ExpectedAttentionPress({ ...expectedOptions(s), epsilon: num(s.epsilon) ?? 0.01 }), {
         safeguard: num(s.safeguard),
+      }),
+  },
+  kvzip: {
+    describe:
+      'KVzip: what the model attends to when asked to repeat the prompt, ~2× prefill (arXiv 2505.23416)',
+    make: (s) =>
+      new KvzipPress({
+        ratio: s.ratio,
+        budget: s.budget,
+        nSink: num(s.nSink),
+        chunkSize: num(s.chunkSize),
+        layerwise: flag(s, 'layerwise'),
       }),
   },
   decoding: {

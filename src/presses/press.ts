@@ -98,6 +98,16 @@ export interface Press {
    * (LASER-KV §3). Unset: one probe at the end of the prompt.
    */
   readonly probeInterval?: number;
+  /**
+   * Context reconstruction (KVzip): after a prompt's last chunk the context runs each of these token lists as a
+   * probe at the positions right after the prompt (observed with `probe: true`, taken back out before the next),
+   * then compresses with `prefillDone`. `start` is the prompt's first position, `room` the positions left after
+   * it, `encode` tokenises text without special tokens. A question given to that prefill is not probed.
+   */
+  reconstructionProbes?(
+    prompt: readonly number[],
+    o: { start: number; room: number; encode: (text: string) => number[] },
+  ): number[][];
   /** Sees each layer's queries/attention during a forward call, if asked for. */
   observe?(layer: number, obs: AttentionObservation, state: LayerState): void;
   /** At a compression moment, decides what each KV head of this layer keeps; null keeps everything. */
