@@ -6,6 +6,7 @@
 //   for await (const t of ctx.generate('Once upon a time', { maxTokens: 64 })) process.stdout.write(t.text);
 import type { AdaKvPress, HeadScorer } from './presses/adakv.js';
 import { type DecodingOptions, DecodingPress } from './presses/decoding.js';
+import { type DmsOptions, DmsPress } from './presses/dms.js';
 import { type ExpectedAttentionOptions, ExpectedAttentionPress } from './presses/expected-attention.js';
 import { FullPress } from './presses/full.js';
 import { type KeyDiffOptions, KeyDiffPress } from './presses/keydiff.js';
@@ -41,6 +42,7 @@ export type { AttentionObservation, KeepSets, LayerState, Press, StepInfo } from
 export { Tokenizer } from './tokenizer/tokenizer.js';
 export type {
   DecodingOptions,
+  DmsOptions,
   ExpectedAttentionOptions,
   HeadScorer,
   KeyDiffOptions,
@@ -72,3 +74,9 @@ export const expectedAttention = (o: ExpectedAttentionOptions): ExpectedAttentio
  */
 export const decoding = (inner: HeadScorer | AdaKvPress, o?: DecodingOptions): DecodingPress =>
   new DecodingPress(inner, o);
+/**
+ * DMS-style threshold eviction (kvpress's DMSPress): `dms(knorm({ ratio: 1, sink: 0 }), { threshold: -4 })`
+ * scores each token on arrival and evicts it below the threshold once it leaves a 128-token window. No budget:
+ * the threshold (on the inner press's scale) decides how much stays. Library only until presses take options.
+ */
+export const dms = (inner: HeadScorer, o: DmsOptions): DmsPress => new DmsPress(inner, o);

@@ -5,6 +5,8 @@
 // its score is below `threshold`. No budget: heads and inputs keep different, content-dependent counts (kvpress
 // pairs it with KVzap's learned scores, threshold −4 on a log scale; any press that scores tokens works here).
 // During the prompt only by default (kvpress: decoding=False); `decoding: true` keeps evicting while generating.
+// A library press for now (`dms()` in src/index.ts): without a threshold it has nothing to decide with, and the
+// registry builds presses from a ratio or budget alone.
 // A new prompt starts a new buffer, as kvpress resets it at each prefill: the window's last tokens of the previous
 // one are never judged.
 import type { HeadScorer } from './adakv.js';

@@ -1,7 +1,6 @@
 // Every press by name, so the CLI, the server and the benchmarks build them the same way.
 import { AdaKvPress, type HeadScorer } from './adakv.js';
 import { DecodingPress } from './decoding.js';
-import { DmsPress } from './dms.js';
 import { ExpectedAttentionPress } from './expected-attention.js';
 import { FullPress } from './full.js';
 import { H2oPress } from './h2o.js';
@@ -117,16 +116,6 @@ const PRESSES: Record<string, { describe: string; make: Factory }> = {
         layerwise: flag(s, 'layerwise'),
       }),
   },
-  dms: {
-    describe:
-      'DMS-style: past a 128-token window, drop what the inner press (knorm) scores below `threshold`',
-    make: (s) =>
-      new DmsPress(dmsInner(s), {
-        threshold: num(s.threshold) as number,
-        window: num(s.window),
-        decoding: flag(s, 'decoding'),
-      }),
-  },
   decoding: {
     describe:
       'compress while generating: every `interval` (512) tokens the inner press (knorm) keeps the budget',
@@ -183,22 +172,6 @@ function decodingInner(s: PressSpec): HeadScorer | AdaKvPress {
   );
 }
 
-/**
- * The threshold press's scorer, built from the same spec: any press that scores tokens, without a sink (kvpress's
- * scorers have none, and here they see each chunk alone) and without a budget of its own (it has no use for one).
- */
-function dmsInner(s: PressSpec): HeadScorer {
-  const name = String(s.inner ?? 'knorm');
-  const budget = s.ratio === undefined && s.budget === undefined ? { ratio: 1 } : {};
-  const rest = { inner: undefined, threshold: undefined, window: undefined, decoding: undefined };
-  const sink = ['knorm', 'streaming', 'random'].includes(name) ? { sink: s.sink ?? 0 } : {};
-  const inner = name === 'dms' ? undefined : pressFromSpec({ ...s, ...budget, ...rest, ...sink, name });
-  if (inner !== undefined && isHeadScorer(inner)) return inner;
-  throw new RangeError(
-    `dms: inner must be a press that scores tokens (${scoringPresses().join(', ')}), got ${name}`,
-  );
-}
-
 function isHeadScorer(p: Press): p is HeadScorer {
   return 'headScores' in p && 'layerTarget' in p;
 }
@@ -206,7 +179,7 @@ function isHeadScorer(p: Press): p is HeadScorer {
 /** Names of the presses the decoding wrapper can drive. */
 function scoringPresses(): string[] {
   return pressNames().filter((n) => {
-    if (n === 'decoding' || n === 'dms') return false;
+    if (n === 'decoding') return false;
     const p = PRESSES[n].make({ name: n, ratio: 2 });
     return p instanceof AdaKvPress || isHeadScorer(p);
   });

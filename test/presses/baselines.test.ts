@@ -114,8 +114,7 @@ test('every press at ratio 1 (or a budget beyond the context) generates exactly 
   const model = await Model.load(modelPath, { threads: 2 });
   try {
     const reference = await model.createContext().complete(PROMPT, { maxTokens: 24 });
-    // (dms keeps no budget: a threshold decides, checked in dms.test.ts)
-    for (const name of pressNames().filter((n) => n !== 'dms')) {
+    for (const name of pressNames()) {
       const out = await model
         .createContext({ press: { name, ratio: 1 } })
         .complete(PROMPT, { maxTokens: 24 });

@@ -1,13 +1,13 @@
-// The DMS-style threshold press (kvpress's DMSPress): each token scored once on arrival by the inner press,
-// judged when it leaves the window. Kept positions call by call against numpy (fixtures/reference.py); then on a
+// The DMS-style threshold press (kvpress's DMSPress; a library press, it needs a threshold): each token scored
+// once on arrival by the inner press, judged when it leaves the window. Kept positions call by call against numpy (fixtures/reference.py); then on a
 // real model: variable counts, the window kept whole, generation judged only when asked.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { dms, keydiff } from '../../src/index.js';
 import { Model } from '../../src/model/model.js';
-import { DmsPress } from '../../src/presses/dms.js';
-import { pressFromSpec } from '../../src/presses/index.js';
+import { type DmsOptions, DmsPress } from '../../src/presses/dms.js';
 import { KnormPress } from '../../src/presses/knorm.js';
 import type { LayerState } from '../../src/presses/press.js';
 import { writeTinyModel } from '../helpers/tiny-model.js';
@@ -68,14 +68,11 @@ test('dms: a compression repeated for the same tokens (after a probe) scores not
 });
 
 test('dms: options', () => {
-  assert.throws(() => pressFromSpec({ name: 'dms', ratio: 2 }), /dms: needs a threshold/);
-  assert.equal(pressFromSpec({ name: 'dms', threshold: -3 }).name, 'dms(knorm)');
-  assert.equal(pressFromSpec({ name: 'dms', threshold: 0, inner: 'keydiff' }).name, 'dms(keydiff)');
-  assert.throws(
-    () => pressFromSpec({ name: 'dms', threshold: 0, inner: 'tova' }),
-    /inner must be a press that scores tokens/,
-  );
-  assert.throws(() => pressFromSpec({ name: 'dms', threshold: 0, window: -1 }), /window must be/);
+  const inner = new KnormPress({ ratio: 1, sink: 0 });
+  assert.throws(() => dms(inner, {} as DmsOptions), /dms: needs a threshold/);
+  assert.equal(dms(inner, { threshold: -3 }).name, 'dms(knorm)');
+  assert.equal(dms(keydiff({ ratio: 1 }), { threshold: 0 }).name, 'dms(keydiff)');
+  assert.throws(() => dms(inner, { threshold: 0, window: -1 }), /window must be/);
 });
 
 const dir = tempDir();
@@ -96,7 +93,9 @@ test('dms on a real model: a content-dependent count, the last 128 tokens whole,
     );
     const median = [...norms].sort((a, b) => a - b)[350];
     for (const decoding of [false, true]) {
-      const ctx = model.createContext({ press: { name: 'dms', threshold: -median, decoding } });
+      const ctx = model.createContext({
+        press: dms(new KnormPress({ ratio: 1, sink: 0 }), { threshold: -median, decoding }),
+      });
       ctx.evaluate(PROMPT);
       const n = ctx.cache.length(0, 0);
       assert.ok(n > 128 + 100 && n < 700 - 100, `about half of the judged tokens stay: ${n}`);
@@ -111,8 +110,8 @@ test('dms on a real model: a content-dependent count, the last 128 tokens whole,
       ctx.dispose();
     }
     const reference = await model.createContext().complete(PROMPT, { maxTokens: 12 });
-    const spec = { name: 'dms', threshold: Number.NEGATIVE_INFINITY, decoding: true };
-    assert.equal(await model.createContext({ press: spec }).complete(PROMPT, { maxTokens: 12 }), reference);
+    const none = dms(new KnormPress({ ratio: 1 }), { threshold: Number.NEGATIVE_INFINITY, decoding: true });
+    assert.equal(await model.createContext({ press: none }).complete(PROMPT, { maxTokens: 12 }), reference);
   } finally {
     await model.close();
   }
