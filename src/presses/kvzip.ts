@@ -12,8 +12,10 @@
 //
 // The context runs the probes (Press.reconstructionProbes) and shows their queries; their attention comes from
 // the attention kernel over the whole cache, restricted to the chunk, the sinks and the probe by renormalising
-// (a softmax over a subset is the full softmax divided by the subset's mass). The reconstruction runs the
-// prompt through the model a second time: the prefill costs about twice as much (the paper: 2-3×). KVzip+'s
+// (a softmax over a subset is the full softmax divided by the subset's mass). The forward pass computes those
+// probabilities for the probes only (wantsProbs while probing): heads × 256 queries × keys floats per forward
+// call, as H2O asks for every call (some 1 GB at 32k tokens with 32 heads). The reconstruction runs the prompt
+// through the model a second time: measured 4× the full cache's prefill CPU time (the paper: 2-3×). KVzip+'s
 // normalisation needs the output projection, which a press does not see (not implemented). The chunk shrinks
 // to fit when the context has no room after the prompt for 2048 more positions. Tokens from earlier prefills
 // (a conversation's previous turns) are kept as they are and count against the budget.
