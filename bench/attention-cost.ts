@@ -2,8 +2,10 @@
 // and the full cache, at the same ratio, on a mid-size random-weight model. H2O asks for the probability
 // matrix of every forward call ('full, probs asked' is that request alone, nothing evicted); SnapKV, TOVA and
 // LASER-KV score only a few queries (window, newest token, question probes) through LayerState.attend.
-// Query-aware rows prefill the context with a question. Presses that evict while prefilling (LagKV, H2O)
-// also save attention work on later chunks, which the ratios include.
+// Query-aware rows prefill the context with a question. Presses that evict while prefilling (LagKV, H2O,
+// KeyDiff) also save attention work on later chunks, which the ratios include. KeyDiff is attention-free,
+// Expected Attention keeps running query statistics, and KVzip runs the prompt through the model again (its
+// reconstruction probes, with their attention probabilities): its row is the cost of that second pass.
 //
 //   node --import tsx bench/attention-cost.ts [--tokens 2048,4096] [--dim 256] [--layers 4] [--heads 8]
 //                                             [--kv-heads 4] [--ratio 4] [--question 32] [--threads 2]
@@ -80,6 +82,10 @@ const ROWS: Row[] = [
   { label: 'h2o', press: { name: 'h2o', ratio }, question: false },
   { label: 'tova', press: { name: 'tova', ratio }, question: false },
   { label: 'snapkv', press: { name: 'snapkv', ratio }, question: false },
+  { label: 'keydiff', press: { name: 'keydiff', ratio }, question: false },
+  { label: 'expected', press: { name: 'expected', ratio }, question: false },
+  { label: 'adakv-expected', press: { name: 'adakv-expected', ratio }, question: false },
+  { label: 'kvzip', press: { name: 'kvzip', ratio }, question: false },
   { label: 'full + question', question: true },
   { label: 'snapkv + question', press: { name: 'snapkv', ratio }, question: true },
   { label: 'adakv(snapkv) + question', press: { name: 'adakv', ratio }, question: true },

@@ -4,7 +4,12 @@
 //   const model = await Model.load('model.gguf');
 //   const ctx = model.createContext({ press: lagkv({ ratio: 4 }) });
 //   for await (const t of ctx.generate('Once upon a time', { maxTokens: 64 })) process.stdout.write(t.text);
+import type { AdaKvPress, HeadScorer } from './presses/adakv.js';
+import { type DecodingOptions, DecodingPress } from './presses/decoding.js';
+import { type DmsOptions, DmsPress } from './presses/dms.js';
+import { type ExpectedAttentionOptions, ExpectedAttentionPress } from './presses/expected-attention.js';
 import { FullPress } from './presses/full.js';
+import { type KeyDiffOptions, KeyDiffPress } from './presses/keydiff.js';
 import { KnormPress } from './presses/knorm.js';
 import { L2KvPress } from './presses/l2kv.js';
 import { type LagKvOptions, LagKvPress } from './presses/lagkv.js';
@@ -31,10 +36,20 @@ export { kv, kvOf, serializeGguf, writeGguf } from './gguf/writer.js';
 export type { ModelConfig } from './model/config.js';
 export { type BackendName, type LoadOptions, loadModel, Model } from './model/model.js';
 export { type SyntheticModelSpec, writeSyntheticModel } from './model/synthetic.js';
+export { AdaKvPress } from './presses/adakv.js';
 export { describePresses, type PressSpec, pressFromSpec, pressNames } from './presses/index.js';
 export type { AttentionObservation, KeepSets, LayerState, Press, StepInfo } from './presses/press.js';
 export { Tokenizer } from './tokenizer/tokenizer.js';
-export type { LagKvOptions, RandomOptions, ScoredOptions };
+export type {
+  DecodingOptions,
+  DmsOptions,
+  ExpectedAttentionOptions,
+  HeadScorer,
+  KeyDiffOptions,
+  LagKvOptions,
+  RandomOptions,
+  ScoredOptions,
+};
 
 /** No compression. */
 export const full = (): FullPress => new FullPress();
@@ -48,3 +63,20 @@ export const streamingLlm = (o: ScoredOptions): StreamingLlmPress => new Streami
 export const knorm = (o: ScoredOptions): KnormPress => new KnormPress(o);
 /** Seeded random eviction. */
 export const randomPress = (o: RandomOptions): RandomPress => new RandomPress(o);
+/** KeyDiff (arXiv 2504.15364): keys least similar to the mean key, block-wise (blockSize 128). */
+export const keydiff = (o: KeyDiffOptions): KeyDiffPress => new KeyDiffPress(o);
+/** Expected Attention (arXiv 2510.00636): `expectedAttention({ ratio: 4 })`; nFuture 512, nSink 4, epsilon 0. */
+export const expectedAttention = (o: ExpectedAttentionOptions): ExpectedAttentionPress =>
+  new ExpectedAttentionPress(o);
+/**
+ * Compression while generating (kvpress's DecodingPress): `decoding(keydiff({ budget: 512 }), { interval: 64 })`
+ * keeps each head at 512 tokens, compressing every 64 generated tokens (and the prompt, unless prefill: false).
+ */
+export const decoding = (inner: HeadScorer | AdaKvPress, o?: DecodingOptions): DecodingPress =>
+  new DecodingPress(inner, o);
+/**
+ * DMS-style threshold eviction (kvpress's DMSPress): `dms(knorm({ ratio: 1, sink: 0 }), { threshold: -4 })`
+ * scores each token on arrival and evicts it below the threshold once it leaves a 128-token window. No budget:
+ * the threshold (on the inner press's scale) decides how much stays. Library only until presses take options.
+ */
+export const dms = (inner: HeadScorer, o: DmsOptions): DmsPress => new DmsPress(inner, o);

@@ -94,7 +94,12 @@ export class Context {
     const press = this.press;
     if (!press || !(press.wantsProbs || press.wantsQueries || press.compressBeforeAttention))
       return undefined;
-    const tap: AttentionTap = { wantsProbs: press.wantsProbs === true };
+    // Read at every forward call: a press may want probabilities only for some (KVzip: its probes).
+    const tap: AttentionTap = {
+      get wantsProbs() {
+        return press.wantsProbs === true;
+      },
+    };
     if (press.compressBeforeAttention) {
       tap.beforeAttention = (layer) => {
         if (!this.probing) this.compressLayer(layer, this.pendingStep);
@@ -102,11 +107,13 @@ export class Context {
     }
     if (press.observe && (press.wantsProbs || press.wantsQueries)) {
       const observe = press.observe.bind(press);
-      const nHeads = this.model.config.nHeads;
+      const cfg = this.model.config;
+      const nHeads = cfg.nHeads;
+      const rope = { invFreq: this.model.transformer.invFreq, layout: cfg.ropeLayout, dims: cfg.ropeDim };
       tap.onAttention = (layer, queries, positions, nTokens, probs, maxKeys) =>
         observe(
           layer,
-          { queries, positions, nTokens, nHeads, probs, maxKeys, probe: this.probing },
+          { queries, positions, nTokens, nHeads, probs, maxKeys, probe: this.probing, rope },
           this.cache.layerState(layer, this.groupSize),
         );
     }
@@ -207,10 +214,15 @@ export class Context {
       );
     }
     const B = this.model.transformer.maxBatch;
-    const question =
-      o.question === undefined ? undefined : this.encode(o.question, { ...o, addSpecial: false });
     // The question always sits right after the whole prompt, also when probed after an earlier block.
     const questionAt = this.tokens.length + ids.length;
+    // A press that reconstructs the prompt (KVzip) probes with its own requests instead of the question.
+    const start = this.tokens.length;
+    const reconstructs = this.press?.reconstructionProbes !== undefined;
+    const question =
+      o.question === undefined || reconstructs
+        ? undefined
+        : this.encode(o.question, { ...o, addSpecial: false });
     const block = question !== undefined ? (this.press?.probeInterval ?? ids.length) : ids.length;
     let logits: Float32Array | undefined;
     for (let b = 0; b < ids.length; b += block) {
@@ -219,53 +231,75 @@ export class Context {
         if (o.signal?.aborted) return undefined;
         const chunk = ids.slice(i, Math.min(i + B, end));
         const last = i + chunk.length === ids.length;
+        const probed = question !== undefined || reconstructs;
         logits = this.step(
           chunk,
-          { phase: 'prefill', newTokens: chunk.length, prefillDone: last && question === undefined },
+          { phase: 'prefill', newTokens: chunk.length, prefillDone: last && !probed },
           last,
         );
         o.onPrefill?.(i + chunk.length, ids.length);
         await yieldToEventLoop();
       }
-      if (question !== undefined)
-        this.probeThenCompress(question, questionAt, {
-          phase: 'prefill',
-          newTokens: end - b,
-          prefillDone: end === ids.length,
-        });
+      if (question !== undefined) {
+        const step = { phase: 'prefill' as const, newTokens: end - b, prefillDone: end === ids.length };
+        if (!(await this.probeThenCompress([question], questionAt, step, o.signal))) return undefined;
+      }
+    }
+    const selfProbes = this.press?.reconstructionProbes?.(ids, {
+      start,
+      room: this.contextSize - questionAt,
+      encode: (text) => this.model.tokenizer.encode(text, { addSpecial: false, parseSpecial: false }),
+    });
+    if (selfProbes !== undefined) {
+      const step = { phase: 'prefill' as const, newTokens: ids.length, prefillDone: true };
+      if (!(await this.probeThenCompress(selfProbes, questionAt, step, o.signal))) return undefined;
     }
     this.lastLogits = logits;
     return logits;
   }
 
   /**
-   * Query-aware compression: run the question as a probe at positions `at`..., take it back out, then
-   * compress with `step` (newTokens: the block the probe follows).
+   * Query-aware compression: run each probe (the question, or a press's own reconstruction requests) at
+   * positions `at`..., taking it back out before the next, then compress with `step` (newTokens: the block the
+   * probes follow). Yields to the event loop between forward calls; false if aborted (nothing compressed).
    */
-  private probeThenCompress(question: number[], at: number, step: StepInfo): void {
+  private async probeThenCompress(
+    probes: number[][],
+    at: number,
+    step: StepInfo,
+    signal: AbortSignal | undefined,
+  ): Promise<boolean> {
     const seen = this.tokens.length;
-    if (question.length > 0 && this.press && (this.press.wantsQueries || this.press.wantsProbs)) {
+    for (const question of probes) {
+      if (question.length === 0 || !this.press || !(this.press.wantsQueries || this.press.wantsProbs))
+        continue;
       if (at + question.length > this.contextSize)
         throw new RangeError('the question does not fit in the context');
-      this.probing = true;
       try {
         const B = this.model.transformer.maxBatch;
         for (let i = 0; i < question.length; i += B) {
+          if (signal?.aborted) return false;
           const chunk = question.slice(i, i + B);
-          this.model.transformer.forward(
-            chunk,
-            chunk.map((_, j) => at + i + j),
-            this.cache,
-            'none',
-            this.tap,
-          );
+          this.probing = true;
+          try {
+            this.model.transformer.forward(
+              chunk,
+              chunk.map((_, j) => at + i + j),
+              this.cache,
+              'none',
+              this.tap,
+            );
+          } finally {
+            this.probing = false;
+          }
+          await yieldToEventLoop();
         }
       } finally {
-        this.probing = false;
         this.cache.truncate(at, seen);
       }
     }
     this.compressAll(step);
+    return true;
   }
 
   /** Tokenises `prompt` (or takes token ids), prefills it, and streams generated tokens. */

@@ -51,7 +51,7 @@ export class Transformer {
   /** Activation buffers in each shard's heap (one shard unless the model is past 4 GiB). */
   private readonly acts = new Map<Backend, Activations>();
   /** θ_i for each rotated pair i, with Llama-3 frequency factors and linear scaling folded in. */
-  private readonly invFreq: Float64Array;
+  readonly invFreq: Float64Array;
 
   constructor(
     readonly cfg: ModelConfig,

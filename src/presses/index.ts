@@ -1,8 +1,12 @@
 // Every press by name, so the CLI, the server and the benchmarks build them the same way.
 import { AdaKvPress, type HeadScorer } from './adakv.js';
+import { DecodingPress } from './decoding.js';
+import { ExpectedAttentionPress } from './expected-attention.js';
 import { FullPress } from './full.js';
 import { H2oPress } from './h2o.js';
+import { KeyDiffPress } from './keydiff.js';
 import { KnormPress } from './knorm.js';
+import { KvzipPress } from './kvzip.js';
 import { L2KvPress } from './l2kv.js';
 import { LagKvPress } from './lagkv.js';
 import { type LaserKvOptions, LaserKvPress } from './laserkv.js';
@@ -79,9 +83,44 @@ const PRESSES: Record<string, { describe: string; make: Factory }> = {
     describe: 'TOVA: evict what the newest query attends to least, heads averaged (arXiv 2401.06104)',
     make: (s) => new TovaPress({ ratio: s.ratio, budget: s.budget }),
   },
+  keydiff: {
+    describe: 'KeyDiff: keys least similar to the mean key, block-wise, attention-free (arXiv 2504.15364)',
+    make: (s) => new KeyDiffPress({ ratio: s.ratio, budget: s.budget, blockSize: num(s.blockSize) }),
+  },
+  expected: {
+    describe: 'Expected Attention: attention expected from future queries’ statistics (arXiv 2510.00636)',
+    make: (s) => new ExpectedAttentionPress(expectedOptions(s)),
+  },
   adakv: {
-    describe: 'AdaKV: a layer budget shared across KV heads by global top-k (inner: snapkv | pyramidkv)',
+    describe:
+      'AdaKV: a layer budget shared across KV heads by global top-k (inner: snapkv | pyramidkv | expected)',
     make: (s) => new AdaKvPress(innerOf(s), { safeguard: num(s.safeguard) }),
+  },
+  'adakv-expected': {
+    describe:
+      'AdaKV over Expected Attention with ε = 0.01 (kvpress’s evaluation registry "expected_attention")',
+    make: (s) =>
+      new AdaKvPress(new ExpectedAttentionPress({ ...expectedOptions(s), epsilon: num(s.epsilon) ?? 0.01 }), {
+        safeguard: num(s.safeguard),
+      }),
+  },
+  kvzip: {
+    describe:
+      'KVzip: what the model attends to when asked to repeat the prompt, ~2× prefill (arXiv 2505.23416)',
+    make: (s) =>
+      new KvzipPress({
+        ratio: s.ratio,
+        budget: s.budget,
+        nSink: num(s.nSink),
+        chunkSize: num(s.chunkSize),
+        layerwise: flag(s, 'layerwise'),
+      }),
+  },
+  decoding: {
+    describe:
+      'compress while generating: every `interval` (512) tokens the inner press (knorm) keeps the budget',
+    make: (s) =>
+      new DecodingPress(decodingInner(s), { interval: num(s.interval), prefill: flag(s, 'prefill') }),
   },
   laserkv: {
     describe: 'LASER-KV: query-aware block-wise exact + LSH selection, append-only (arXiv 2602.02199)',
@@ -109,7 +148,53 @@ function innerOf(s: PressSpec): HeadScorer {
   const inner = s.inner ?? 'snapkv';
   if (inner === 'snapkv') return new SnapKvPress(snapOptions(s));
   if (inner === 'pyramidkv') return new PyramidKvPress({ ...snapOptions(s), beta: num(s.beta) });
-  throw new RangeError(`adakv: inner must be snapkv or pyramidkv, got ${String(inner)}`);
+  if (inner === 'expected') return new ExpectedAttentionPress(expectedOptions(s));
+  throw new RangeError(`adakv: inner must be snapkv, pyramidkv or expected, got ${String(inner)}`);
+}
+
+function flag(s: PressSpec, key: string): boolean | undefined {
+  const v = s[key];
+  if (v === undefined || typeof v === 'boolean') return v;
+  if (v === 'true' || v === 'false') return v === 'true';
+  throw new RangeError(`${s.name}: ${key} must be true or false, got ${String(v)}`);
+}
+
+/** The decoding wrapper's inner press, built from the same spec: any press that scores tokens per KV head. */
+function decodingInner(s: PressSpec): HeadScorer | AdaKvPress {
+  const name = String(s.inner ?? 'knorm');
+  const inner =
+    name === 'decoding'
+      ? undefined
+      : pressFromSpec({ ...s, name, inner: undefined, interval: undefined, prefill: undefined });
+  if (inner instanceof AdaKvPress || (inner !== undefined && isHeadScorer(inner))) return inner;
+  throw new RangeError(
+    `decoding: inner must be a press that scores tokens (${scoringPresses().join(', ')}), got ${name}`,
+  );
+}
+
+function isHeadScorer(p: Press): p is HeadScorer {
+  return 'headScores' in p && 'layerTarget' in p;
+}
+
+/** Names of the presses the decoding wrapper can drive. */
+function scoringPresses(): string[] {
+  return pressNames().filter((n) => {
+    if (n === 'decoding') return false;
+    const p = PRESSES[n].make({ name: n, ratio: 2 });
+    return p instanceof AdaKvPress || isHeadScorer(p);
+  });
+}
+
+function expectedOptions(s: PressSpec) {
+  return {
+    ratio: s.ratio,
+    budget: s.budget,
+    nFuture: num(s.nFuture),
+    nSink: num(s.nSink),
+    epsilon: num(s.epsilon),
+    useCovariance: flag(s, 'useCovariance'),
+    useVnorm: flag(s, 'useVnorm'),
+  };
 }
 
 function ratioOf(s: PressSpec): number {

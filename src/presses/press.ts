@@ -40,7 +40,10 @@ export interface StepInfo {
   phase: 'prefill' | 'decode';
   /** Tokens the last forward call appended. */
   newTokens: number;
-  /** True after the last chunk of a prefill (the moment one-shot presses act). */
+  /**
+   * True after the last chunk of a prefill (the moment one-shot presses act); also set, in the decode phase, by
+   * a wrapper that makes a one-shot press act while generating (decoding.ts).
+   */
   prefillDone: boolean;
 }
 
@@ -63,6 +66,19 @@ export interface AttentionObservation {
   maxKeys: number;
   /** Whether these queries are a probe (the question in query-aware mode), not tokens kept in the cache. */
   probe: boolean;
+  /** The rotary embedding the queries and keys carry, for presses that reason about other positions. */
+  rope?: Rotary;
+}
+
+/**
+ * Rotary position embedding (RoFormer): pair i of a head's first `dims` channels turns by p·invFreq[i] at
+ * position p. Pairs are channels (2i, 2i+1) in the 'normal' layout (llama.cpp's llama) and (i, i + dims/2)
+ * in 'neox'; channels past `dims` are not rotated.
+ */
+export interface Rotary {
+  invFreq: Float64Array;
+  layout: 'normal' | 'neox';
+  dims: number;
 }
 
 export interface Press {
@@ -82,6 +98,16 @@ export interface Press {
    * (LASER-KV §3). Unset: one probe at the end of the prompt.
    */
   readonly probeInterval?: number;
+  /**
+   * Context reconstruction (KVzip): after a prompt's last chunk the context runs each of these token lists as a
+   * probe at the positions right after the prompt (observed with `probe: true`, taken back out before the next),
+   * then compresses with `prefillDone`. `start` is the prompt's first position, `room` the positions left after
+   * it, `encode` tokenises text without special tokens. A question given to that prefill is not probed.
+   */
+  reconstructionProbes?(
+    prompt: readonly number[],
+    o: { start: number; room: number; encode: (text: string) => number[] },
+  ): number[][];
   /** Sees each layer's queries/attention during a forward call, if asked for. */
   observe?(layer: number, obs: AttentionObservation, state: LayerState): void;
   /** At a compression moment, decides what each KV head of this layer keeps; null keeps everything. */

@@ -1,14 +1,16 @@
 // The common shape of the simple baselines: whenever a head holds more than its budget, keep the
 // highest-scoring tokens, with the first `sink` tokens (attention sinks, Xiao et al. 2023) always kept.
+// Their scores are also open to the wrappers that choose with them (AdaKV, the decoding wrapper).
+import type { HeadScorer } from './adakv.js';
 import { Budget, type BudgetOptions, topKIndices } from './budget.js';
-import type { KeepSets, LayerState, Press, StepInfo } from './press.js';
+import type { KeepSets, LayerState, StepInfo } from './press.js';
 
 export interface ScoredOptions extends BudgetOptions {
   /** Leading tokens never evicted. */
   sink?: number;
 }
 
-export abstract class ScoredPress implements Press {
+export abstract class ScoredPress implements HeadScorer {
   abstract readonly name: string;
   protected readonly budget: Budget;
   readonly sink: number;
@@ -22,6 +24,20 @@ export abstract class ScoredPress implements Press {
 
   /** Higher = more worth keeping; one score per kept token of `head`. */
   protected abstract score(state: LayerState, head: number): ArrayLike<number>;
+
+  layerTarget(state: LayerState): number {
+    return this.budget.target(state.seen);
+  }
+
+  /** Per KV head, `score` with the first `sink` tokens at +∞ (as `compress` ranks them). */
+  headScores(state: LayerState, _step: StepInfo): Float64Array[] {
+    const target = this.layerTarget(state);
+    return Array.from({ length: state.nKvHeads }, (_, h) => {
+      const scores = Float64Array.from(this.score(state, h));
+      scores.fill(Number.POSITIVE_INFINITY, 0, Math.min(this.sink, target, scores.length));
+      return scores;
+    });
+  }
 
   compress(state: LayerState, _step: StepInfo): KeepSets | null {
     const target = this.budget.target(state.seen);

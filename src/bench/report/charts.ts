@@ -64,6 +64,60 @@ export function memoryCharts(records: readonly SampleRecord[], colours: Map<stri
   });
 }
 
+/** Tasks whose answers run long enough (≥ 32 generated tokens in some run) to chart the cache while generating. */
+const LONG_ANSWER = 32;
+
+/**
+ * Per task with long answers and per ratio: the kept fraction over the generated tokens, each press's mean over
+ * its samples (at each token count, over the runs that got that far); the full cache is the dashed line at 100%.
+ */
+export function keptTraceCharts(records: readonly SampleRecord[], colours: Map<string, string>): string[] {
+  const traced = records.filter((r) => (r.keptTrace?.length ?? 0) > 0);
+  const tasks = [...new Set(traced.map((r) => r.task))].filter((t) =>
+    traced.some((r) => r.task === t && (r.keptTrace?.length ?? 0) >= LONG_ANSWER),
+  );
+  return tasks.flatMap((task) => {
+    const mine = traced.filter((r) => r.task === task);
+    const ratios = [...new Set(mine.filter((r) => r.press !== 'full').map((r) => r.ratio))].sort(
+      (a, b) => a - b,
+    );
+    return ratios.map((ratio) => {
+      const runs = summarize(
+        mine.filter((r) => r.press === 'full' || r.ratio === ratio),
+        ['press', 'mode'],
+      );
+      const series = runs.map((run) => {
+        const of = mine.filter(
+          (r) => r.press === run.press && r.mode === run.mode && (r.press === 'full' || r.ratio === ratio),
+        );
+        const longest = Math.max(...of.map((r) => r.keptTrace?.length ?? 0));
+        const points: [number, number][] = [];
+        for (let i = 0; i < longest; i++) {
+          const at = of.flatMap((r) => (r.keptTrace && i < r.keptTrace.length ? [r.keptTrace[i]] : []));
+          points.push([i, at.reduce((a, b) => a + b, 0) / at.length]);
+        }
+        return {
+          label: seriesLabel(run),
+          colour: colours.get(run.press) ?? '#444444',
+          points,
+          reference: run.press === 'full',
+          dotted: run.mode === 'aware',
+        };
+      });
+      return lineChart({
+        title: `${task} at ${ratio}×: kept fraction while generating`,
+        xLabel: 'generated tokens',
+        yLabel: 'kept fraction',
+        yMax: 1,
+        formatY: (y) => `${Math.round(y * 100)}%`,
+        linearX: true,
+        formatX: (x) => String(x),
+        series,
+      });
+    });
+  });
+}
+
 /** Requested depth, or the needle's real depth to the nearest tenth when the task placed it. */
 function depthBucket(r: SampleRecord): number | null {
   if (r.depth !== null) return r.depth;

@@ -1,9 +1,10 @@
 // report.html: one self-contained page (inline CSS, SVG and script; nothing fetched) with the summary table,
-// accuracy vs ratio per task, needle depth × length heatmaps, KV memory vs ratio and the kept-token view.
+// accuracy vs ratio per task, needle depth × length heatmaps, KV memory vs ratio, the kept fraction while
+// long answers are generated, and the kept-token view.
 import { formatBytes } from '../../cli/progress.js';
 import type { KeptView } from '../runner/kept.js';
 import type { SampleRecord } from '../runner/store.js';
-import { accuracyCharts, depthHeatmaps, memoryCharts } from './charts.js';
+import { accuracyCharts, depthHeatmaps, keptTraceCharts, memoryCharts } from './charts.js';
 import { keptSection } from './kept-view.js';
 import { seriesLabel, summarize } from './summary.js';
 import { colourMap, esc } from './svg.js';
@@ -46,6 +47,18 @@ function table(records: readonly SampleRecord[]): string {
   return `<table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table>`;
 }
 
+/** The kept fraction over generated tokens, for tasks with long answers (none: no section). */
+function generating(records: readonly SampleRecord[], colours: Map<string, string>): string[] {
+  const charts = keptTraceCharts(records, colours);
+  if (charts.length === 0) return [];
+  return [
+    '<h2 id="generating">Kept fraction while generating</h2>',
+    '<p>Tasks with long answers: mean over samples after the question and each generated token. Presses that ' +
+      'compress while decoding stay near their budget; one-shot presses grow back towards the full cache.</p>',
+    `<div class="charts">${charts.join('')}</div>`,
+  ];
+}
+
 export function renderReport(input: ReportInput): string {
   const { records } = input;
   const colours = colourMap([...new Set(records.map((r) => r.press))]);
@@ -66,6 +79,7 @@ export function renderReport(input: ReportInput): string {
     '<h2 id="memory">KV memory vs compression ratio</h2>',
     '<p>Mean over tasks. The peak includes each prefill chunk (--batch-size tokens) before it is compressed.</p>',
     `<div class="charts">${memoryCharts(records, colours).join('')}</div>`,
+    ...generating(records, colours),
     '<h2 id="kept">Kept tokens</h2>',
     keptSection(input.kept, records),
   ];

@@ -1,5 +1,5 @@
 // Inline SVG charts drawn by hand (the report must open offline: no chart library, no CDN): a line chart with
-// a log-2 x axis for compression ratios, and a heatmap.
+// a log-2 x axis for compression ratios (or a linear one, e.g. generated tokens), and a heatmap.
 
 export function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -47,6 +47,9 @@ export interface LineChart {
   series: Series[];
   yMax: number;
   formatY: (y: number) => string;
+  /** A linear x axis with about five ticks, labelled by `formatX` (default: log-2 compression ratios, `4×`). */
+  linearX?: boolean;
+  formatX?: (x: number) => string;
 }
 
 const W = 480;
@@ -58,13 +61,15 @@ export function lineChart(c: LineChart): string {
     ...new Set(c.series.filter((s) => !s.reference).flatMap((s) => s.points.map((p) => p[0]))),
   ].sort((a, b) => a - b);
   if (xs.length === 0) xs.push(1);
-  const lo = Math.log2(xs[0]);
-  const hi = Math.log2(xs[xs.length - 1]);
+  const scale = c.linearX ? (x: number) => x : Math.log2;
+  const formatX = c.formatX ?? ((x: number) => `${x}×`);
+  const lo = scale(xs[0]);
+  const hi = scale(xs[xs.length - 1]);
   // Tall enough for the legend when many presses are compared.
   const h = Math.max(H, M.top + c.series.length * 16 + 10);
   const pw = W - M.left - M.right;
   const ph = h - M.top - M.bottom;
-  const sx = (x: number) => M.left + (hi === lo ? pw / 2 : ((Math.log2(x) - lo) / (hi - lo)) * pw);
+  const sx = (x: number) => M.left + (hi === lo ? pw / 2 : ((scale(x) - lo) / (hi - lo)) * pw);
   const yMax = c.yMax > 0 ? c.yMax : 1;
   const sy = (y: number) => M.top + ph - (Math.min(y, yMax) / yMax) * ph;
   const out: string[] = [
@@ -79,7 +84,9 @@ export function lineChart(c: LineChart): string {
       `<text x="${M.left - 6}" y="${sy(y) + 4}" text-anchor="end">${esc(c.formatY(y))}</text>`,
     );
   }
-  for (const x of xs) out.push(`<text x="${sx(x)}" y="${M.top + ph + 16}" text-anchor="middle">${x}×</text>`);
+  const ticks = c.linearX ? linearTicks(xs[0], xs[xs.length - 1]) : xs;
+  for (const x of ticks)
+    out.push(`<text x="${sx(x)}" y="${M.top + ph + 16}" text-anchor="middle">${esc(formatX(x))}</text>`);
   out.push(
     `<text x="${M.left + pw / 2}" y="${h - 6}" text-anchor="middle">${esc(c.xLabel)}</text>`,
     `<text transform="translate(12 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle">${esc(c.yLabel)}</text>`,
@@ -96,10 +103,12 @@ export function lineChart(c: LineChart): string {
     out.push(
       `<polyline fill="none" stroke="${s.colour}" stroke-width="2"${s.dotted ? ' stroke-dasharray="2 3"' : ''} points="${pts.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')}"/>`,
     );
-    for (const [x, y] of pts)
-      out.push(
-        `<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="3" fill="${s.colour}"><title>${esc(s.label)} ${x}×: ${esc(c.formatY(y))}</title></circle>`,
-      );
+    // A dense linear series (one point per generated token) is a line without markers.
+    if (!c.linearX || pts.length <= 12)
+      for (const [x, y] of pts)
+        out.push(
+          `<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="3" fill="${s.colour}"><title>${esc(s.label)} ${esc(formatX(x))}: ${esc(c.formatY(y))}</title></circle>`,
+        );
   }
   c.series.forEach((s, i) => {
     const y = M.top + 6 + i * 16;
@@ -111,6 +120,17 @@ export function lineChart(c: LineChart): string {
   });
   out.push('</svg>');
   return out.join('');
+}
+
+/** About five round tick values covering [lo, hi]. */
+export function linearTicks(lo: number, hi: number): number[] {
+  if (hi <= lo) return [lo];
+  const raw = (hi - lo) / 4;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((st) => st >= raw) as number;
+  const out: number[] = [];
+  for (let x = Math.ceil(lo / step) * step; x <= hi + 1e-9; x += step) out.push(x);
+  return out;
 }
 
 export interface Heatmap {

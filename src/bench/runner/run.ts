@@ -188,13 +188,18 @@ async function runJob(
     // The question goes in as decode steps, as if generated: a prefill's end would let one-shot presses
     // (SnapKV, LASER-KV, ...) compress again with the question in view, making every run query-aware.
     ctx.evaluate(p.split.question, 'decode');
+    // keptTrace[i]: the kept fraction with i generated tokens in the cache (a token goes in after it is read).
+    const keptTrace: number[] = [];
     for await (const t of ctx.generate([], {
       maxTokens: p.sample.maxNewTokens,
       temperature: 0,
       signal,
     })) {
       answer += t.text;
-      if (t.id >= 0) generated++;
+      if (t.id >= 0) {
+        keptTrace.push(Math.round(ctx.keptFraction * 1e5) / 1e5);
+        generated++;
+      }
     }
     if (ctx.finishReason === 'abort') return undefined;
     const { task, press, ratio, mode, length, depth, index, seed } = job;
@@ -220,6 +225,7 @@ async function runJob(
         prefillMs: t1 - t0,
         decodeMs: performance.now() - t2,
         generatedTokens: generated,
+        keptTrace,
       },
       masks,
     };

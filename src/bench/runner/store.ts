@@ -40,6 +40,8 @@ export interface SampleRecord {
   prefillMs: number;
   decodeMs: number;
   generatedTokens: number;
+  /** Kept fraction with 0, 1, 2... generated tokens in the cache (absent from results written before it). */
+  keptTrace?: number[];
 }
 
 export class ResultStore {

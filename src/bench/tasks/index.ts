@@ -1,5 +1,6 @@
 // The task registry: names as `kvsieve bench` takes them, each mapped to a generator.
 //   passkey, passkey:<digits>            Mohtashami & Jaggi passkey (5 digits; LagKV also uses 16, 32, 64)
+//   recite, recite:<digits>              the passkey prompt with a 64-digit key repeated back: a long answer
 //   niah_single_1..3, niah_multikey_1..3, niah_multivalue, niah_multiquery, vt, cwe    RULER
 //   babilong:qa1 .. babilong:qa10        BABILong-style (needs the bAbI directory)
 //   longbench:<dataset>                  LongBench from a JSONL file the user passes
@@ -9,6 +10,7 @@ import { cweTask } from './cwe.js';
 import { LONGBENCH_DATASETS, type LongBenchRow, loadLongBench, longbenchTask } from './longbench.js';
 import { NIAH_TASKS, niahTask } from './niah.js';
 import { passkeyTask } from './passkey.js';
+import { reciteTask } from './recite.js';
 import type { TaskGenerator } from './types.js';
 import { vtTask } from './vt.js';
 
@@ -28,17 +30,28 @@ export interface TaskContext {
 }
 
 export const PASSKEY_TASKS = ['passkey', 'passkey:16', 'passkey:32', 'passkey:64'];
+/** Long answers, for compression while generating. */
+export const LONG_ANSWER_TASKS = ['recite'];
 export const RULER_TASKS = [...Object.keys(NIAH_TASKS), 'vt', 'cwe'];
 export const BABILONG_TASKS = Array.from({ length: 10 }, (_, i) => `babilong:qa${i + 1}`);
 export const LONGBENCH_TASKS = Object.keys(LONGBENCH_DATASETS).map((d) => `longbench:${d}`);
 /** Every name `getTask` knows (passkey takes any digit count; LongBench-E sets add `_e`). */
-export const TASK_NAMES = [...PASSKEY_TASKS, ...RULER_TASKS, ...BABILONG_TASKS, ...LONGBENCH_TASKS];
+export const TASK_NAMES = [
+  ...PASSKEY_TASKS,
+  ...LONG_ANSWER_TASKS,
+  ...RULER_TASKS,
+  ...BABILONG_TASKS,
+  ...LONGBENCH_TASKS,
+];
 
 export function getTask(name: string, ctx: TaskContext = {}): TaskGenerator {
   const haystack = () => ctx.haystack ?? loadHaystack(ctx.haystackFile);
   if (name === 'passkey') return passkeyTask(5);
   const pk = /^passkey:(\d+)$/.exec(name);
   if (pk !== null) return passkeyTask(Number(pk[1]));
+  if (name === 'recite') return reciteTask();
+  const rc = /^recite:(\d+)$/.exec(name);
+  if (rc !== null) return reciteTask(Number(rc[1]));
   const niah = NIAH_TASKS[name];
   if (niah !== undefined) return niahTask(name, niah, niah.haystack === 'essay' ? haystack() : undefined);
   if (name === 'vt') return vtTask();
@@ -55,5 +68,7 @@ export function getTask(name: string, ctx: TaskContext = {}): TaskGenerator {
     if (rows === undefined) throw new Error(`${name} needs a LongBench JSONL file`);
     return longbenchTask(lb[1], rows);
   }
-  throw new RangeError(`unknown task "${name}" (known: ${TASK_NAMES.join(', ')}, passkey:<digits>)`);
+  throw new RangeError(
+    `unknown task "${name}" (known: ${TASK_NAMES.join(', ')}, passkey:<digits>, recite:<digits>)`,
+  );
 }

@@ -30,7 +30,8 @@ interrupted run resumes); at the end come a summary table, OUT/summary.csv and O
 the kept-token view, one file that opens offline).
 
 ${MODEL_HELP}
-      --task LIST         tasks (default passkey): passkey, passkey:DIGITS, niah_single_1..3,
+      --task LIST         tasks (default passkey): passkey, passkey:DIGITS, recite, recite:DIGITS
+                          (a 64-digit key repeated back: a long answer), niah_single_1..3,
                           niah_multikey_1..3, niah_multivalue, niah_multiquery, vt, cwe,
                           babilong:qa1..qa10, longbench:DATASET; ranges like babilong:qa1-qa5
       --press LIST        presses (default full,lagkv,streaming,snapkv), of:
