@@ -11,8 +11,8 @@ import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { KvTypeName } from '../src/cache/cache-type.js';
 import { formatBytes } from '../src/cli/progress.js';
-import { readConfig } from '../src/model/config.js';
 import { openGguf } from '../src/gguf/reader.js';
+import { readConfig } from '../src/model/config.js';
 import { benchModel, type QuantName, type ShapeName } from './models.js';
 
 interface Result {

@@ -93,7 +93,7 @@ export async function createWasmBackends(heaps: Heap[], opts: WasmBackendOptions
   const dot = opts.relaxed === false || opts.dotAdd === false ? null : await dotAddModule();
   if (opts.dotAdd === true && !dot)
     throw new Error('this Node.js does not compute the relaxed i8×i7 dot-add correctly');
-  let bytes = dot || opts.relaxed === false ? null : relaxedBytes();
+  const bytes = dot || opts.relaxed === false ? null : relaxedBytes();
   if (opts.relaxed === true && !bytes && !dot)
     throw new Error('this Node.js does not support relaxed WebAssembly SIMD');
   const build: Build = dot ? 'relaxed-dot' : bytes ? 'relaxed' : 'plain';

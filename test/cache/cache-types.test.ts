@@ -12,8 +12,8 @@ import { RefBackend } from '../../src/kernels/ref.js';
 import { Model } from '../../src/model/model.js';
 import { type SyntheticModelSpec, writeSyntheticModel } from '../../src/model/synthetic.js';
 import { pressNames } from '../../src/presses/index.js';
-import { randomF32, rng } from '../kernels/helpers.js';
 import { tempDir } from '../helpers/tmp.js';
+import { randomF32, rng } from '../kernels/helpers.js';
 
 const dir = tempDir();
 
