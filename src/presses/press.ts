@@ -82,6 +82,12 @@ export interface Press {
    * (LASER-KV §3). Unset: one probe at the end of the prompt.
    */
   readonly probeInterval?: number;
+  /**
+   * For presses that cannot select without a question (LASER-KV): how many of a prompt's last tokens stand in
+   * for the question when a prefill has none. Context probes them after the prompt, where a question would
+   * go, so such a press also runs query-agnostic (as SnapKV's observation window does). Unset: no fallback.
+   */
+  readonly questionFallback?: number;
   /** Sees each layer's queries/attention during a forward call, if asked for. */
   observe?(layer: number, obs: AttentionObservation, state: LayerState): void;
   /** At a compression moment, decides what each KV head of this layer keeps; null keeps everything. */
@@ -93,4 +99,13 @@ export interface Press {
 /** Every head keeps the same indices. */
 export function sameForAllHeads(state: LayerState, keep: ArrayLike<number>): KeepSets {
   return Array.from({ length: state.nKvHeads }, () => keep);
+}
+
+/** Python's round(): to the nearest whole number, halves to the even one (kvpress computes budgets with it). */
+export function roundHalfEven(x: number): number {
+  const f = Math.floor(x);
+  const d = x - f;
+  if (d < 0.5) return f;
+  if (d > 0.5) return f + 1;
+  return f % 2 === 0 ? f : f + 1;
 }
