@@ -94,20 +94,23 @@ export async function chatCommand(argv: string[]): Promise<void> {
         fed = '';
       }
       let reply = '';
+      const held = ctx.tokens.length;
       try {
         for await (const t of turn(model, ctx, full.slice(fed.length), line, gen)) {
           reply += t.text;
           process.stdout.write(t.text);
         }
       } catch (e) {
-        // A full context (or a press refusing the turn) ends the turn, not the session. The cache may hold
-        // part of the turn: the next turn starts from a fresh one.
+        // A full context (or a press refusing the turn) ends the turn, not the session. If part of the turn
+        // went in, the cache no longer matches the conversation: the next turn starts from a fresh one.
         if (!(e instanceof RangeError)) throw e;
         process.stdout.write(`\n[${e.message}; /reset starts over]\n`);
         messages.pop();
-        ctx.dispose();
-        ctx = model.createContext({ press });
-        fed = '';
+        if (ctx.tokens.length !== held) {
+          ctx.dispose();
+          ctx = model.createContext({ press });
+          fed = '';
+        }
         continue;
       }
       process.stdout.write('\n');
@@ -134,6 +137,12 @@ async function* turn(
   const opts = { ...gen, addSpecial: false };
   const encode = (s: string) => model.tokenizer.encode(s, { addSpecial: false, parseSpecial: true });
   const split = splitAtQuestion(encode, text, question);
+  // A turn that cannot fit is refused before any of it goes in.
+  const n = split ? split.context.length + split.rest.length : encode(text).length;
+  if (ctx.tokens.length + n > ctx.contextSize)
+    throw new RangeError(
+      `${n} tokens after ${ctx.tokens.length} exceed the context size of ${ctx.contextSize} tokens`,
+    );
   if (!split) {
     // Nothing before the message to compress: the message is prefilled as the question of itself.
     yield* ctx.generate(text, { ...opts, question });
