@@ -1,5 +1,5 @@
 // Inline SVG charts drawn by hand (the report must open offline: no chart library, no CDN): a line chart with
-// a log-2 x axis for compression ratios, and a heatmap.
+// a log-2 x axis (compression ratios, or kept fractions), and a heatmap.
 
 export function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -47,6 +47,10 @@ export interface LineChart {
   series: Series[];
   yMax: number;
   formatY: (y: number) => string;
+  /** x tick labels (default `R×`, for ratios). */
+  formatX?: (x: number) => string;
+  /** Where the x ticks go (default: at every x of the data). */
+  xTicks?: number[];
 }
 
 const W = 480;
@@ -54,10 +58,10 @@ const H = 250;
 const M = { left: 78, right: 170, top: 28, bottom: 40 };
 
 export function lineChart(c: LineChart): string {
-  const xs = [
-    ...new Set(c.series.filter((s) => !s.reference).flatMap((s) => s.points.map((p) => p[0]))),
-  ].sort((a, b) => a - b);
+  const data = [...new Set(c.series.filter((s) => !s.reference).flatMap((s) => s.points.map((p) => p[0])))];
+  const xs = [...data, ...(c.xTicks ?? [])].sort((a, b) => a - b);
   if (xs.length === 0) xs.push(1);
+  const formatX = c.formatX ?? ((x: number) => `${x}×`);
   const lo = Math.log2(xs[0]);
   const hi = Math.log2(xs[xs.length - 1]);
   // Tall enough for the legend when many presses are compared.
@@ -79,7 +83,8 @@ export function lineChart(c: LineChart): string {
       `<text x="${M.left - 6}" y="${sy(y) + 4}" text-anchor="end">${esc(c.formatY(y))}</text>`,
     );
   }
-  for (const x of xs) out.push(`<text x="${sx(x)}" y="${M.top + ph + 16}" text-anchor="middle">${x}×</text>`);
+  for (const x of c.xTicks ?? xs)
+    out.push(`<text x="${sx(x)}" y="${M.top + ph + 16}" text-anchor="middle">${esc(formatX(x))}</text>`);
   out.push(
     `<text x="${M.left + pw / 2}" y="${h - 6}" text-anchor="middle">${esc(c.xLabel)}</text>`,
     `<text transform="translate(12 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle">${esc(c.yLabel)}</text>`,
@@ -98,7 +103,7 @@ export function lineChart(c: LineChart): string {
     );
     for (const [x, y] of pts)
       out.push(
-        `<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="3" fill="${s.colour}"><title>${esc(s.label)} ${x}×: ${esc(c.formatY(y))}</title></circle>`,
+        `<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="3" fill="${s.colour}"><title>${esc(s.label)} ${esc(formatX(x))}: ${esc(c.formatY(y))}</title></circle>`,
       );
   }
   c.series.forEach((s, i) => {
