@@ -25,7 +25,8 @@ function seriesOf(
     let s = by.get(label);
     if (!s) {
       const colour = colours.get(r.press) ?? '#444444';
-      s = { label, colour, points: [], reference: r.press === 'full', dotted: r.mode === 'aware' };
+      const [reference, dotted, dashed] = [r.press === 'full', r.mode === 'aware', r.matchKept === true];
+      s = { label, colour, points: [], reference, dotted, dashed };
       by.set(label, s);
     }
     s.points.push([r.x ?? r.ratio, r.y]);

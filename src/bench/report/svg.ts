@@ -38,6 +38,8 @@ export interface Series {
   reference?: boolean;
   /** Dotted: the query-aware run of a press (the same colour as its query-agnostic one). */
   dotted?: boolean;
+  /** Dashed: an equal-budget run (--match-kept) of a press (dash-dotted when also query-aware). */
+  dashed?: boolean;
 }
 
 export interface LineChart {
@@ -53,9 +55,15 @@ export interface LineChart {
   xTicks?: number[];
 }
 
-const W = 480;
+const PLOT_W = 232;
 const H = 250;
 const M = { left: 78, right: 170, top: 28, bottom: 40 };
+
+/** A series' line style: solid, dotted (aware), dashed (equal budget), dash-dotted (both). */
+function dash(s: Series): string {
+  const pattern = s.dashed ? (s.dotted ? '7 3 2 3' : '7 3') : s.dotted ? '2 3' : '';
+  return pattern ? ` stroke-dasharray="${pattern}"` : '';
+}
 
 export function lineChart(c: LineChart): string {
   const data = [...new Set(c.series.filter((s) => !s.reference).flatMap((s) => s.points.map((p) => p[0])))];
@@ -66,7 +74,10 @@ export function lineChart(c: LineChart): string {
   const hi = Math.log2(xs[xs.length - 1]);
   // Tall enough for the legend when many presses are compared.
   const h = Math.max(H, M.top + c.series.length * 16 + 10);
-  const pw = W - M.left - M.right;
+  // The legend takes what its longest label needs (about 6.5 px a character at 11 px).
+  const right = Math.max(M.right, 40 + Math.ceil(6.5 * Math.max(0, ...c.series.map((s) => s.label.length))));
+  const W = M.left + PLOT_W + right;
+  const pw = PLOT_W;
   const ph = h - M.top - M.bottom;
   const sx = (x: number) => M.left + (hi === lo ? pw / 2 : ((Math.log2(x) - lo) / (hi - lo)) * pw);
   const yMax = c.yMax > 0 ? c.yMax : 1;
@@ -99,7 +110,7 @@ export function lineChart(c: LineChart): string {
     }
     const pts = [...s.points].sort((a, b) => a[0] - b[0]);
     out.push(
-      `<polyline fill="none" stroke="${s.colour}" stroke-width="2"${s.dotted ? ' stroke-dasharray="2 3"' : ''} points="${pts.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')}"/>`,
+      `<polyline fill="none" stroke="${s.colour}" stroke-width="2"${dash(s)} points="${pts.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')}"/>`,
     );
     for (const [x, y] of pts)
       out.push(
@@ -108,9 +119,9 @@ export function lineChart(c: LineChart): string {
   }
   c.series.forEach((s, i) => {
     const y = M.top + 6 + i * 16;
-    const x = W - M.right + 12;
+    const x = W - right + 12;
     out.push(
-      `<line x1="${x}" x2="${x + 18}" y1="${y}" y2="${y}" stroke="${s.colour}" stroke-width="2"${s.reference ? ' stroke-dasharray="5 4"' : s.dotted ? ' stroke-dasharray="2 3"' : ''}/>`,
+      `<line x1="${x}" x2="${x + 18}" y1="${y}" y2="${y}" stroke="${s.colour}" stroke-width="2"${s.reference ? ' stroke-dasharray="5 4"' : dash(s)}/>`,
       `<text x="${x + 24}" y="${y + 4}">${esc(s.label)}</text>`,
     );
   });
