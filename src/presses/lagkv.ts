@@ -8,6 +8,11 @@
 //
 // The one-shot variant follows kvpress's LagKVPress: score once at the end of prefill, rank tokens within
 // their partition, and keep a global per-head top-k with sink and tail protected.
+//
+// Against the authors' code (lag_kv.py; test/presses/lagkv-authors.test.ts replays it on fixed tensors): the
+// same tokens after every update. Two differences that do not change which tokens stay: their cache stores the
+// kept tokens of a partition in score order (here position order), and their min-max has no epsilon (a
+// constant reference channel gives NaN there; here LAG_EPSILON).
 import { topKIndices } from './budget.js';
 import type { KeepSets, LayerState, Press, StepInfo } from './press.js';
 

@@ -17,9 +17,17 @@
 // after the last block the tail is committed. `mode: 'recursive'` is the paper's contrast: a fixed cache of B,
 // every non-anchor token re-scored after each block. `ablation` runs the exact or LSH stage alone.
 //
-// Differences from the authors' code: they hash in bfloat16 with a torch.randn matrix (here f64, a seeded
-// matrix); ties in torch.topk are unordered (here the earlier token wins). Without a question (the engine
-// always has one), the prompt's last `fallbackTokens` tokens stand in for it (Press.questionFallback).
+// Where the code differs from the paper, this press follows the code: (1) the LSH survivor rule counts, per
+// table, a collision with any question token (the union), not with one token in two tables; (2) the recursive
+// mode's budget is ⌊r·S⌋, not the accumulate formula; (3) any divisor n ≥ 2 with G > 0 is accepted; (4) a block
+// with no candidates of its own (all anchors and window, e.g. a short last block) selects nothing: in recursive
+// mode the history is then dropped, as their code does (in append mode their code fails on an empty index
+// tensor; here the previous tail is chosen from as in any block). Defaults: K = 10 bits, L = 8 tables and
+// split 0.75 as in their LASER-KV configuration (tests/bench_speed.py, README), n = 4, bs = 4096.
+// Other differences: they hash in bfloat16 with a torch.randn matrix (here f64, a seeded matrix); ties in
+// torch.topk are unordered (here the earlier token wins). Without a question (the engine always has one),
+// the prompt's last `fallbackTokens` tokens stand in for it (Press.questionFallback). Checked against their
+// code on fixed tensors: test/presses/laserkv-authors.test.ts.
 //
 // Only probes are scored, each by the attention kernel (`LayerState.attend`): the context's own forward calls
 // compute no probabilities. At ratio 1 nothing is compressed.
