@@ -79,11 +79,11 @@ export function parseModes(raw: string): Mode[] {
  * (an item with `=` belongs to the press before it). Each comes back in its canonical text (options in the
  * press's declared order), checked against the press at `ratio`.
  */
-export function parsePresses(raw: string, ratio: number): string[] {
+export function parsePresses(raw: string, ratio: number, option = 'press'): string[] {
   const texts: string[] = [];
-  for (const item of items('press', raw)) {
+  for (const item of items(option, raw)) {
     if (item.includes('=') && !item.includes(':')) {
-      if (texts.length === 0) throw new RangeError(`--press: "${item}" is an option without a press`);
+      if (texts.length === 0) throw new RangeError(`--${option}: "${item}" is an option without a press`);
       const last = texts[texts.length - 1];
       texts[texts.length - 1] = `${last}${last.includes(':') ? ',' : ':'}${item}`;
     } else texts.push(item);
@@ -94,7 +94,7 @@ export function parsePresses(raw: string, ratio: number): string[] {
       if (spec.name !== 'full') pressFromSpec({ ...spec, ratio });
       return formatPressText(spec);
     } catch (e) {
-      throw new RangeError(`--press: ${(e as Error).message}`);
+      throw new RangeError(`--${option}: ${(e as Error).message}`);
     }
   });
   return [...new Set(out)];
