@@ -7,8 +7,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { passkeyTask } from '../../src/bench/tasks/passkey.js';
+import { UsageError } from '../../src/cli/errors.js';
+import { pressSpecFrom } from '../../src/cli/options.js';
 import { Model } from '../../src/model/model.js';
 import { defaultModelPath } from '../../src/paths.js';
+import { describePresses } from '../../src/presses/index.js';
 import { tempDir } from '../helpers/tmp.js';
 
 function kvsieve(args: string[], input?: string): { code: number | null; out: string; err: string } {
@@ -38,7 +41,7 @@ test('setup: a 1000-token passkey prompt cut where its question starts', async (
 });
 
 test('generate --question-file: LASER-KV compresses the context with the question in view and answers', () => {
-  for (const press of ['laserkv', 'laserkv:mode=recursive,divisor=3', 'snapkv:window=16']) {
+  for (const press of ['laserkv:divisor=3', 'snapkv:window=16']) {
     const r = kvsieve([
       'generate',
       '--file',
@@ -87,17 +90,32 @@ test('chat with LASER-KV: every turn is compressed with its user message as the 
 test('press options: bad ones exit 2 naming the option, before the model loads', () => {
   const cases: [string[], RegExp][] = [
     [['--press', 'lagkv:lag=1'], /--press: lagkv: lag size L must be a whole number >= 2, got 1/],
-    [['--press', 'lagkv:lga=64'], /--press: lagkv: unknown option "lga" \(options: sink, lag, skipLayers/],
-    [['--press', 'laserkv:divisor=1'], /divisor must be a whole number >= 2, got 1/],
-    [['--press', 'lagkv', '--budget', '10'], /lagkv takes a ratio, not an absolute budget/],
     [['--question', 'a', '--question-file', questionFile], /give --question or --question-file, not both/],
-    [['--question', '  '], /--question must not be empty/],
   ];
   for (const [args, pattern] of cases) {
     const r = kvsieve(['generate', '-m', join(dir, 'missing.gguf'), ...args, 'hello']);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
     assert.match(r.err, pattern);
   }
+  // The same parsing in process (every UsageError exits 2, as above).
+  const bad: [Record<string, string>, RegExp][] = [
+    [{ press: 'lagkv:lga=64' }, /--press: lagkv: unknown option "lga" \(options: sink, lag, skipLayers/],
+    [{ press: 'laserkv:divisor=1' }, /divisor must be a whole number >= 2, got 1/],
+    [{ press: 'lagkv', budget: '10' }, /lagkv takes a ratio, not an absolute budget/],
+    [{ press: 'lagkv', budget: '10', ratio: '2' }, /give --ratio or --budget, not both/],
+    [{ ratio: '2' }, /--ratio\/--budget need a --press/],
+  ];
+  for (const [values, pattern] of bad)
+    assert.throws(
+      () => pressSpecFrom(values),
+      (e: Error) => e instanceof UsageError && pattern.test(e.message),
+    );
+  assert.deepEqual(pressSpecFrom({ press: 'lagkv:lag=64', ratio: '8' }), {
+    name: 'lagkv',
+    lag: 64,
+    ratio: 8,
+  });
+  assert.deepEqual(pressSpecFrom({ press: 'knorm', budget: '100' }), { name: 'knorm', budget: 100 });
 });
 
 test('kvsieve presses lists each press’s options with their defaults (and --json the same)', () => {
@@ -109,12 +127,8 @@ test('kvsieve presses lists each press’s options with their defaults (and --js
   }
   assert.match(r.out, /pooling=avg\s+vote smoothing.*\(avg\|max\)/);
   assert.match(r.out, /skipLayers=0\/1/);
-  const j = JSON.parse(kvsieve(['presses', '--json']).out) as {
-    name: string;
-    sizing: string;
-    options: { name: string; default?: unknown }[];
-  }[];
-  const laser = j.find((p) => p.name === 'laserkv');
+  // --json prints describePresses() as is.
+  const laser = describePresses().find((p) => p.name === 'laserkv');
   assert.equal(laser?.sizing, 'ratio');
   assert.deepEqual(
     laser?.options.map((o) => [o.name, o.default]),
