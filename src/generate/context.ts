@@ -202,6 +202,11 @@ export class Context {
     const room = Math.min(fallback ?? 0, this.contextSize - questionAt, ids.length);
     if (probe === undefined && phase === 'prefill' && room > 0) probe = ids.slice(-room);
     if (!compress || phase === 'decode') probe = undefined;
+    const probes = probe !== undefined && (this.press?.wantsQueries || this.press?.wantsProbs);
+    if (probes && questionAt + (probe?.length ?? 0) > this.contextSize)
+      throw new RangeError(
+        `the question (${probe?.length} tokens after ${questionAt}) does not fit in the context of ${this.contextSize} tokens`,
+      );
     const block = probe !== undefined ? (this.press?.probeInterval ?? ids.length) : ids.length;
     let logits: Float32Array | undefined;
     for (let b = 0; b < ids.length; b += block) {
