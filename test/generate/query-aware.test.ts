@@ -93,6 +93,7 @@ test('a question that does not fit after the prompt is a RangeError; a stand-in 
       small.prefill(CONTEXT, { question: QUESTION }),
       /question \(8 tokens after 700\) does not fit/,
     );
+    assert.equal(small.tokens.length, 0, 'refused before any of it went in');
     // LASER-KV's stand-in (32 tokens) gets the 5 positions left: it still compresses.
     const laser = model.createContext({ contextSize: 705, press: { name: 'laserkv', ratio: 4 } });
     await laser.prefill(CONTEXT);
