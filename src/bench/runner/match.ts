@@ -30,6 +30,8 @@ export class KeptMatcher {
   private standIn: Promise<Model> | undefined;
   private dir: string | undefined;
   private readonly cache = new Map<string, Calibration>();
+  /** Per press, target, question length and mode: the ratio the last calibration found. */
+  private readonly last = new Map<string, number>();
   /** Prefills of the stand-in so far (for tests and the log). */
   trials = 0;
 
@@ -78,7 +80,7 @@ export class KeptMatcher {
 
   /**
    * The ratio at which `spec` keeps the fraction nearest to `target` of a `contextTokens`-token context
-   * (within a token per head when it can). Kept fractions fall as the ratio grows, though not strictly
+   * (within two tokens per head when it can). Kept fractions fall as the ratio grows, though not strictly
    * (LASER-KV's G = B − 2⌊B/n⌋ steps back when ⌊B/n⌋ steps up): the search brackets the target, halves the
    * bracket in log ratio, and returns the nearest ratio it met.
    */
@@ -92,7 +94,8 @@ export class KeptMatcher {
     const key = JSON.stringify([spec, target, contextTokens, questionTokens, mode]);
     const known = this.cache.get(key);
     if (known) return known;
-    const tol = 1 / contextTokens;
+    // Within two tokens per head of the target is a match.
+    const tol = 2 / contextTokens;
     let best: Calibration | undefined;
     let steps = 0;
     // A ratio the press refuses for this context (LASER-KV with nothing left to choose) counts as keeping
@@ -112,22 +115,37 @@ export class KeptMatcher {
     };
     const done = () =>
       (best !== undefined && Math.abs(best.keptFraction - target) <= tol) || steps >= MAX_STEPS;
-    // Bracket: lo keeps at least the target, hi at most. A press whose fraction stops falling (LagKV at
-    // ⌊L/ratio⌋ = 0) cannot reach a smaller target: its nearest is where it stopped.
+    // Bracket: lo keeps at least the target, hi at most, starting from the ratio the last context of this
+    // press and target needed (the samples of a grid differ by a few tokens). A press whose fraction stops
+    // falling (LagKV at ⌊L/ratio⌋ = 0) cannot reach a smaller target: its nearest is where it stopped.
+    const warm = JSON.stringify([spec, target, questionTokens, mode]);
     let lo = 1;
-    let hi = 1 / target;
+    let hi = this.last.get(warm) ?? 1 / target;
     let f = await at(hi);
-    let still = 0;
-    while (!done() && f > target && still < 2) {
-      lo = hi;
-      hi *= Math.max(2, f / target);
-      const g = await at(hi);
-      still = g === f ? still + 1 : 0;
-      f = g;
+    if (!done() && f > target) {
+      let still = 0;
+      let step = this.last.has(warm) ? 1.1 : Math.max(2, f / target);
+      while (!done() && f > target && still < 2) {
+        lo = hi;
+        hi *= step;
+        step = Math.max(2, step);
+        const g = await at(hi);
+        still = g === f ? still + 1 : 0;
+        f = g;
+      }
+    } else if (!done() && f < target && this.last.has(warm)) {
+      // Down from a warm start until the fraction is at least the target again (ratio 1 keeps everything).
+      let down = hi / 1.1;
+      while (!done() && down > 1 && (await at(down)) < target) {
+        hi = down;
+        down = Math.max(1, down / 2);
+      }
+      lo = Math.max(1, down);
     }
     if (f < target) {
-      // Until the bracket is a thousandth wide: kept fractions are steps, narrower finds nothing new.
-      while (!done() && hi > lo * 1.001) {
+      // Until the bracket is 1% wide: kept fractions are steps (LagKV's ⌊L/ratio⌋, LASER-KV's B about 0.2%
+      // apart at 4k tokens), so narrower would gain at most a few tokens.
+      while (!done() && hi > lo * 1.01) {
         const mid = Math.sqrt(lo * hi);
         if ((await at(mid)) > target) lo = mid;
         else hi = mid;
@@ -135,6 +153,7 @@ export class KeptMatcher {
     }
     const out = best as Calibration;
     this.cache.set(key, out);
+    this.last.set(warm, out.ratio);
     return out;
   }
 
