@@ -2,9 +2,9 @@
 // benchmarks build and validate them the same way. A spec is flat: `{ name, ratio | budget, ...options }`;
 // on the command line it reads `lagkv:lag=64,sink=4` (see parsePressText).
 //
-// Adding a press: one entry in PRESSES (a one-line description, its options and a factory). Option values
-// reach the factory already type-checked against `options`; range checks stay in the press's constructor,
-// which throws RangeErrors naming the option.
+// Adding a press: one entry in PRESSES, `name: { describe, make }` at least (sizing defaults to ratio or
+// budget, options to none). Option values reach the factory already type-checked against `options`; range
+// checks stay in the press's constructor, which throws RangeErrors naming the option.
 import { AdaKvPress, type HeadScorer } from './adakv.js';
 import { FullPress } from './full.js';
 import { H2oPress } from './h2o.js';
@@ -48,7 +48,9 @@ type Sizing = 'ratio' | 'ratio-or-budget' | 'none';
 
 interface Entry {
   describe: string;
-  sizing: Sizing;
+  /** Default 'ratio-or-budget'. */
+  sizing?: Sizing;
+  /** Default none (only ratio / budget). */
   options?: readonly PressOption[];
   make: (spec: PressSpec) => Press;
 }
@@ -212,7 +214,7 @@ export function describePresses(): PressDescription[] {
   return Object.entries(PRESSES).map(([name, p]) => ({
     name,
     describe: p.describe,
-    sizing: p.sizing,
+    sizing: p.sizing ?? 'ratio-or-budget',
     options: [...(p.options ?? [])],
   }));
 }
