@@ -1,9 +1,10 @@
-// Writes the README's accuracy-vs-ratio charts (standalone SVG files) from a `kvsieve bench` results file.
+// Writes the README's charts (standalone SVG files) from a `kvsieve bench` results file: accuracy vs ratio
+// (accuracy-TASK.svg) and accuracy vs measured kept fraction (accuracy-kept-TASK.svg).
 //
 //   node --import tsx bench/readme-charts.ts results/results.jsonl docs/
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { accuracyCharts } from '../src/bench/report/charts.js';
+import { accuracyCharts, keptCharts } from '../src/bench/report/charts.js';
 import { colourMap } from '../src/bench/report/svg.js';
 import { ResultStore } from '../src/bench/runner/store.js';
 
@@ -12,9 +13,13 @@ if (!results || !outDir) throw new Error('usage: readme-charts.ts RESULTS.jsonl 
 const records = new ResultStore(results).records;
 const colours = colourMap([...new Set(records.map((r) => r.press))]);
 const tasks = [...new Set(records.map((r) => r.task))];
-accuracyCharts(records, colours).forEach((svg, i) => {
-  // A white background, since the charts are drawn for a white page.
-  const file = join(outDir, `accuracy-${tasks[i].replace(/[^a-z0-9_-]/gi, '_')}.svg`);
-  writeFileSync(file, svg.replace(/(<svg[^>]*>)/, '$1<rect width="100%" height="100%" fill="#fff"/>'));
-  process.stdout.write(`wrote ${file}\n`);
-});
+for (const [prefix, charts] of [
+  ['accuracy', accuracyCharts(records, colours)],
+  ['accuracy-kept', keptCharts(records, colours)],
+] as const)
+  charts.forEach((svg, i) => {
+    // A white background, since the charts are drawn for a white page.
+    const file = join(outDir, `${prefix}-${tasks[i].replace(/[^a-z0-9_-]/gi, '_')}.svg`);
+    writeFileSync(file, svg.replace(/(<svg[^>]*>)/, '$1<rect width="100%" height="100%" fill="#fff"/>'));
+    process.stdout.write(`wrote ${file}\n`);
+  });

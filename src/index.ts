@@ -28,6 +28,7 @@ export {
   type GenerateOptions,
   type PrefillOptions,
 } from './generate/context.js';
+export { splitAtQuestion, type TokenSplit } from './generate/question.js';
 export type { SamplingOptions } from './generate/sampler.js';
 export { dequantize, quantize } from './gguf/quants.js';
 export { type GgufFile, Metadata, openGguf } from './gguf/reader.js';
@@ -37,7 +38,17 @@ export type { ModelConfig } from './model/config.js';
 export { type BackendName, type LoadOptions, loadModel, Model } from './model/model.js';
 export { type SyntheticModelSpec, writeSyntheticModel } from './model/synthetic.js';
 export { AdaKvPress } from './presses/adakv.js';
-export { describePresses, type PressSpec, pressFromSpec, pressNames } from './presses/index.js';
+export {
+  describePresses,
+  formatPressText,
+  type PressDescription,
+  type PressOption,
+  type PressSpec,
+  parsePressText,
+  pressFromSpec,
+  pressNames,
+  pressOptions,
+} from './presses/index.js';
 export type { AttentionObservation, KeepSets, LayerState, Press, StepInfo } from './presses/press.js';
 export { Tokenizer } from './tokenizer/tokenizer.js';
 export type {

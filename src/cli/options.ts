@@ -3,7 +3,7 @@ import type { ParseArgsConfig } from 'node:util';
 import { type CacheType, checkCacheType, isKvTypeName, KV_TYPE_NAMES } from '../cache/cache-type.js';
 import type { GenerateOptions } from '../generate/context.js';
 import type { LoadOptions } from '../model/model.js';
-import { type PressSpec, pressFromSpec } from '../presses/index.js';
+import { type PressSpec, parsePressText, pressFromSpec } from '../presses/index.js';
 import { UsageError } from './errors.js';
 
 export const modelOptions = {
@@ -97,7 +97,9 @@ export const pressOptions = {
   budget: { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
-export const PRESS_HELP = `  -p, --press NAME        KV-cache compression (see kvsieve presses; default: full cache)
+export const PRESS_HELP = `  -p, --press NAME[:OPT=V,...]
+                          KV-cache compression, with options, e.g. lagkv:lag=64,sink=4 (kvsieve presses
+                          lists them and their defaults; default: full cache)
   -r, --ratio R           compression ratio: keep about 1/R of the tokens (default 4 with a press)
       --budget N          or an absolute number of tokens per KV head`;
 
@@ -127,17 +129,25 @@ export function checkCacheTypeFor(headDim: number, t: Partial<CacheType>): void 
   checkCacheType(t, headDim, (part) => `--cache-type-${part}`);
 }
 
-/** The press spec from --press/--ratio/--budget (undefined = full cache). */
+/** The press spec from --press/--ratio/--budget (undefined = full cache); bad presses and options fail here. */
 export function pressSpecFrom(values: Values): PressSpec | undefined {
-  const name = values.press;
+  const text = values.press;
   const ratio = num(values, 'ratio', { min: 1 });
   const budget = num(values, 'budget', { int: true, min: 1 });
-  if (name === undefined) {
+  if (text === undefined) {
     if (ratio !== undefined || budget !== undefined) throw new UsageError('--ratio/--budget need a --press');
     return undefined;
   }
-  if (typeof name !== 'string') throw new UsageError('--press takes one name');
-  const spec = budget !== undefined ? { name, budget } : { name, ratio: ratio ?? 4 };
-  pressFromSpec(spec); // fail on a bad press before the model loads
+  if (typeof text !== 'string') throw new UsageError('--press takes one press');
+  if (ratio !== undefined && budget !== undefined) throw new UsageError('give --ratio or --budget, not both');
+  let spec: PressSpec;
+  try {
+    const parsed = parsePressText(text);
+    spec = budget !== undefined ? { ...parsed, budget } : { ...parsed, ratio: ratio ?? 4 };
+    pressFromSpec(spec); // fail on a bad press or option before the model loads
+  } catch (e) {
+    if (e instanceof RangeError) throw new UsageError(`--press: ${e.message}`);
+    throw e;
+  }
   return spec;
 }

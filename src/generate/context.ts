@@ -25,15 +25,30 @@ export interface PrefillOptions {
   parseSpecial?: boolean;
   /**
    * Query-aware compression: the question is shown to the press (its queries, and attention if the press
-   * asks) before the final compression of the prefill, then taken out of the cache again.
+   * asks) before the final compression of the prefill (block-wise presses: after every block), at the
+   * positions right after the prompt, then taken out of the cache again. The question is not fed: it usually
+   * follows as the next prompt (`prefill(context, { question })`, then `generate(question)`). A press that
+   * needs a question and gets none (LASER-KV) probes the prompt's last tokens instead
+   * (`Press.questionFallback`); an empty question counts as none.
    */
   question?: string | readonly number[];
+  /**
+   * false: the press neither sees nor compresses these tokens: they stay whole (default true). kvpress's
+   * protocol, which the benchmark follows: the context is compressed, the question and the answer are not
+   * (generate() with `compress: false, compressGenerated: false`).
+   */
+  compress?: boolean;
   signal?: AbortSignal;
   /** Called after each prefill chunk with tokens done so far and the prompt's length. */
   onPrefill?: (done: number, total: number) => void;
 }
 
-export interface GenerateOptions extends SamplingOptions, Omit<PrefillOptions, 'question'> {
+export interface GenerateOptions extends SamplingOptions, PrefillOptions {
+  /**
+   * Whether the press may compress while tokens are generated (default true: decode-time eviction, as each
+   * press does it). `compress` covers the prompt; the benchmark turns both off after the context.
+   */
+  compressGenerated?: boolean;
   /** Most tokens to generate (default 256). */
   maxTokens?: number;
   /** Generation ends before the first occurrence of any of these strings. */
@@ -140,8 +155,16 @@ export class Context {
     return seen === 0 ? 1 : this.cache.keptTokens / (c.nLayers * c.nKvHeads * seen);
   }
 
-  /** Runs one forward call of at most maxBatch tokens, then lets the press compress. */
-  private step(chunk: readonly number[], step: StepInfo, wantLogits: boolean): Float32Array | undefined {
+  /**
+   * Runs one forward call of at most maxBatch tokens, then lets the press compress (`compress` false: the press
+   * neither observes nor compresses).
+   */
+  private step(
+    chunk: readonly number[],
+    step: StepInfo,
+    wantLogits: boolean,
+    compress: boolean,
+  ): Float32Array | undefined {
     const start = this.tokens.length;
     if (start + chunk.length > this.contextSize) {
       throw new RangeError(
@@ -155,39 +178,92 @@ export class Context {
       positions,
       this.cache,
       wantLogits ? 'last' : 'none',
-      this.tap,
+      compress ? this.tap : undefined,
     );
     this.tokens.push(...chunk);
     this.peakCacheBytes = Math.max(this.peakCacheBytes, this.cache.bytes);
     // Presses that compress before attention already did so inside the forward call.
-    if (!this.press?.compressBeforeAttention) this.compressAll(step);
+    if (compress && !this.press?.compressBeforeAttention) this.compressAll(step);
     return logits;
   }
 
-  /** Feeds tokens through the model (chunked, compressing between chunks); returns the last logits. */
-  evaluate(
-    tokens: readonly number[],
-    phase: 'prefill' | 'decode' = tokens.length > 1 ? 'prefill' : 'decode',
-  ): Float32Array {
-    if (tokens.length === 0) throw new RangeError('nothing to evaluate');
-    if (this.tokens.length + tokens.length > this.contextSize) {
+  /**
+   * Feeds `ids` chunk by chunk, yielding after each chunk; returns the last logits. Prefills with a question
+   * (or the press's stand-in for one) are cut into the press's probe blocks, each probed, then compressed.
+   */
+  private *feed(
+    ids: readonly number[],
+    phase: 'prefill' | 'decode',
+    question: readonly number[] | undefined,
+    compress: boolean,
+  ): Generator<number, Float32Array | undefined> {
+    if (ids.length === 0) throw new RangeError('empty prompt');
+    if (this.tokens.length + ids.length > this.contextSize) {
       throw new RangeError(
-        `${tokens.length} tokens after ${this.tokens.length} exceed the context size of ${this.contextSize} tokens`,
+        `${ids.length} tokens after ${this.tokens.length} exceed the context size of ${this.contextSize} tokens`,
       );
     }
     const B = this.model.transformer.maxBatch;
-    let logits: Float32Array | undefined;
-    for (let i = 0; i < tokens.length; i += B) {
-      const chunk = tokens.slice(i, i + B);
-      const last = i + chunk.length === tokens.length;
-      logits = this.step(
-        chunk,
-        { phase, newTokens: chunk.length, prefillDone: phase === 'prefill' && last },
-        last,
+    // The question always sits right after the whole prompt, also when probed after an earlier block.
+    const questionAt = this.tokens.length + ids.length;
+    const fallback = this.press?.questionFallback;
+    const start = this.tokens.length;
+    // A press that reconstructs the prompt (KVzip) probes with its own requests instead of the question.
+    const reconstructs = this.press?.reconstructionProbes !== undefined && phase === 'prefill' && compress;
+    let probe = question !== undefined && question.length > 0 && !reconstructs ? question : undefined;
+    // A stand-in takes at most the room left in the context (none left: nothing to probe with).
+    const room = Math.min(fallback ?? 0, this.contextSize - questionAt, ids.length);
+    if (probe === undefined && phase === 'prefill' && room > 0 && !reconstructs) probe = ids.slice(-room);
+    if (!compress || phase === 'decode') probe = undefined;
+    const probes = probe !== undefined && (this.press?.wantsQueries || this.press?.wantsProbs);
+    if (probes && questionAt + (probe?.length ?? 0) > this.contextSize)
+      throw new RangeError(
+        `the question (${probe?.length} tokens after ${questionAt}) does not fit in the context of ${this.contextSize} tokens`,
       );
+    const block = probe !== undefined ? (this.press?.probeInterval ?? ids.length) : ids.length;
+    let logits: Float32Array | undefined;
+    for (let b = 0; b < ids.length; b += block) {
+      const end = Math.min(b + block, ids.length);
+      for (let i = b; i < end; i += B) {
+        const chunk = ids.slice(i, Math.min(i + B, end));
+        const last = i + chunk.length === ids.length;
+        const prefillDone = phase === 'prefill' && last && probe === undefined && !reconstructs;
+        logits = this.step(chunk, { phase, newTokens: chunk.length, prefillDone }, last, compress);
+        yield i + chunk.length;
+      }
+      if (probe !== undefined) {
+        const step = { phase: 'prefill' as const, newTokens: end - b, prefillDone: end === ids.length };
+        yield* this.probeThenCompress([probe], questionAt, step, ids.length);
+      }
+    }
+    if (reconstructs) {
+      const selfProbes = this.press?.reconstructionProbes?.(ids, {
+        start,
+        room: this.contextSize - questionAt,
+        encode: (text) => this.model.tokenizer.encode(text, { addSpecial: false, parseSpecial: false }),
+      });
+      const step = { phase: 'prefill' as const, newTokens: ids.length, prefillDone: true };
+      yield* this.probeThenCompress(selfProbes ?? [], questionAt, step, ids.length);
     }
     this.lastLogits = logits;
-    return logits as Float32Array;
+    return logits;
+  }
+
+  /**
+   * Feeds tokens through the model (chunked, compressing between chunks); returns the last logits. A prefill
+   * of several tokens probes as `prefill` does without a question (a press's stand-in for one, if it has one).
+   */
+  evaluate(
+    tokens: readonly number[],
+    phase: 'prefill' | 'decode' = tokens.length > 1 ? 'prefill' : 'decode',
+    o: { compress?: boolean } = {},
+  ): Float32Array {
+    if (tokens.length === 0) throw new RangeError('nothing to evaluate');
+    const run = this.feed(tokens, phase, undefined, o.compress ?? true);
+    for (;;) {
+      const r = run.next();
+      if (r.done) return r.value as Float32Array;
+    }
   }
 
   private encode(text: string | readonly number[], o: PrefillOptions): number[] {
@@ -208,77 +284,45 @@ export class Context {
   ): Promise<Float32Array | undefined> {
     const ids = this.encode(prompt, o);
     if (ids.length === 0) throw new RangeError('empty prompt');
-    if (this.tokens.length + ids.length > this.contextSize) {
-      throw new RangeError(
-        `${ids.length} tokens after ${this.tokens.length} exceed the context size of ${this.contextSize} tokens`,
-      );
-    }
-    const B = this.model.transformer.maxBatch;
-    // The question always sits right after the whole prompt, also when probed after an earlier block.
-    const questionAt = this.tokens.length + ids.length;
-    // A press that reconstructs the prompt (KVzip) probes with its own requests instead of the question.
-    const start = this.tokens.length;
-    const reconstructs = this.press?.reconstructionProbes !== undefined;
     const question =
-      o.question === undefined || reconstructs
-        ? undefined
-        : this.encode(o.question, { ...o, addSpecial: false });
-    const block = question !== undefined ? (this.press?.probeInterval ?? ids.length) : ids.length;
-    let logits: Float32Array | undefined;
-    for (let b = 0; b < ids.length; b += block) {
-      const end = Math.min(b + block, ids.length);
-      for (let i = b; i < end; i += B) {
-        if (o.signal?.aborted) return undefined;
-        const chunk = ids.slice(i, Math.min(i + B, end));
-        const last = i + chunk.length === ids.length;
-        const probed = question !== undefined || reconstructs;
-        logits = this.step(
-          chunk,
-          { phase: 'prefill', newTokens: chunk.length, prefillDone: last && !probed },
-          last,
-        );
-        o.onPrefill?.(i + chunk.length, ids.length);
-        await yieldToEventLoop();
+      o.question === undefined ? undefined : this.encode(o.question, { ...o, addSpecial: false });
+    const run = this.feed(ids, 'prefill', question, o.compress ?? true);
+    for (;;) {
+      if (o.signal?.aborted) {
+        // Closing the generator runs its cleanup: a probe under way is taken back out of the cache.
+        run.return(undefined);
+        return undefined;
       }
-      if (question !== undefined) {
-        const step = { phase: 'prefill' as const, newTokens: end - b, prefillDone: end === ids.length };
-        if (!(await this.probeThenCompress([question], questionAt, step, o.signal))) return undefined;
-      }
+      const r = run.next();
+      if (r.done) return r.value;
+      o.onPrefill?.(r.value, ids.length);
+      await yieldToEventLoop();
     }
-    const selfProbes = this.press?.reconstructionProbes?.(ids, {
-      start,
-      room: this.contextSize - questionAt,
-      encode: (text) => this.model.tokenizer.encode(text, { addSpecial: false, parseSpecial: false }),
-    });
-    if (selfProbes !== undefined) {
-      const step = { phase: 'prefill' as const, newTokens: ids.length, prefillDone: true };
-      if (!(await this.probeThenCompress(selfProbes, questionAt, step, o.signal))) return undefined;
-    }
-    this.lastLogits = logits;
-    return logits;
   }
 
   /**
-   * Query-aware compression: run each probe (the question, or a press's own reconstruction requests) at
-   * positions `at`..., taking it back out before the next, then compress with `step` (newTokens: the block the
-   * probes follow). Yields to the event loop between forward calls; false if aborted (nothing compressed).
+   * Query-aware compression: run each probe (the question, its stand-in, or a press's own reconstruction
+   * requests) at positions `at`..., taking it back out before the next, then compress with `step` (newTokens:
+   * the block the probes follow). Yields `progress` after every forward call, so that callers can yield to
+   * the event loop and notice an abort between them.
    */
-  private async probeThenCompress(
-    probes: number[][],
+  private *probeThenCompress(
+    probes: readonly (readonly number[])[],
     at: number,
     step: StepInfo,
-    signal: AbortSignal | undefined,
-  ): Promise<boolean> {
+    progress: number,
+  ): Generator<number, void> {
     const seen = this.tokens.length;
     for (const question of probes) {
       if (question.length === 0 || !this.press || !(this.press.wantsQueries || this.press.wantsProbs))
         continue;
       if (at + question.length > this.contextSize)
-        throw new RangeError('the question does not fit in the context');
+        throw new RangeError(
+          `the question (${question.length} tokens after ${at}) does not fit in the context of ${this.contextSize} tokens`,
+        );
       try {
         const B = this.model.transformer.maxBatch;
         for (let i = 0; i < question.length; i += B) {
-          if (signal?.aborted) return false;
           const chunk = question.slice(i, i + B);
           this.probing = true;
           try {
@@ -292,14 +336,13 @@ export class Context {
           } finally {
             this.probing = false;
           }
-          await yieldToEventLoop();
+          yield progress;
         }
       } finally {
         this.cache.truncate(at, seen);
       }
     }
     this.compressAll(step);
-    return true;
   }
 
   /** Tokenises `prompt` (or takes token ids), prefills it, and streams generated tokens. */
@@ -344,7 +387,7 @@ export class Context {
         this.finishReason = 'length';
         return;
       }
-      logits = this.evaluate([id], 'decode');
+      logits = this.evaluate([id], 'decode', { compress: opts.compressGenerated ?? true });
       await yieldToEventLoop();
     }
     this.finishReason = 'length';

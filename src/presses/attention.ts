@@ -1,6 +1,6 @@
 // Shared arithmetic of the attention-scored presses: reading softmax probabilities `[nHeads][nQueries][maxKeys]`
 // per KV head (GQA: the query heads of a group share their KV head's decision, so their scores add up), and
-// the 1-D pooling SnapKV smooths scores with.
+// the 1-D pooling SnapKV smooths scores with (average pooling in the authors' code and kvpress; max as a variant).
 import type { AttentionProbs, LayerState } from './press.js';
 
 /**
@@ -27,6 +27,21 @@ export function attentionPerKvHead(
     }
     return s;
   });
+}
+
+/**
+ * Average pooling as torch's `avg_pool1d(x, kernel, stride=1, padding=kernel//2)` (count_include_pad): each
+ * output is the sum over the centred window, clipped at the ends, divided by the whole `kernel`.
+ */
+export function avgPool1d(x: Float64Array, kernel: number): Float64Array {
+  const r = kernel >> 1;
+  const out = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    let s = 0;
+    for (let j = Math.max(0, i - r); j <= Math.min(x.length - 1, i + r); j++) s += x[j];
+    out[i] = s / kernel;
+  }
+  return out;
 }
 
 /** Max-pooling with an odd `kernel`, stride 1, centred, no padding values (windows are clipped at the ends). */

@@ -27,6 +27,7 @@ export interface DecodingOptions {
 
 export class DecodingPress implements Press {
   readonly name: string;
+  readonly compressesGenerated = true;
   readonly interval: number;
   readonly prefill: boolean;
   private readonly scorer: HeadScorer;

@@ -2,9 +2,9 @@
 // partition keeps its tokens with the lowest key L2 norm; layers 0 and 1 are left alone by default, as there.
 import { type LagKvOptions, LagPartitionPress, type PartitionScorer } from './lagkv.js';
 
-const lowKeyNorm: PartitionScorer = (state, head, start, L) => {
-  const K = state.keys(head);
-  const d = state.headDim;
+const lowKeyNorm: PartitionScorer = (rows, start, L) => {
+  const K = rows.keys;
+  const d = rows.headDim;
   const s = new Float64Array(L);
   for (let i = 0; i < L; i++) {
     let ss = 0;

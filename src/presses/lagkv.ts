@@ -8,6 +8,11 @@
 //
 // The one-shot variant follows kvpress's LagKVPress: score once at the end of prefill, rank tokens within
 // their partition, and keep a global per-head top-k with sink and tail protected.
+//
+// Against the authors' code (lag_kv.py; test/presses/lagkv-authors.test.ts replays it on fixed tensors): the
+// same tokens after every update. Two differences that do not change which tokens stay: their cache stores the
+// kept tokens of a partition in score order (here position order), and their min-max has no epsilon (a
+// constant reference channel gives NaN there; here LAG_EPSILON).
 import { topKIndices } from './budget.js';
 import type { KeepSets, LayerState, Press, StepInfo } from './press.js';
 
@@ -78,15 +83,27 @@ function softmax(x: Float64Array): Float64Array {
   return out;
 }
 
-/** Scores of the L tokens of the partition starting at `start` (reference: the next partition). */
-export type PartitionScorer = (state: LayerState, head: number, start: number, L: number) => Float64Array;
+/** One KV head's kept rows, fetched once per compression: keys and values f32 `[length][headDim]`. */
+export interface HeadRows {
+  keys: Float32Array;
+  values: Float32Array;
+  headDim: number;
+}
 
-export const lagScorer: PartitionScorer = (state, head, start, L) => {
-  const sK = lagPartitionScore(state.keys(head), state.headDim, start, L);
-  const sV = lagPartitionScore(state.values(head), state.headDim, start, L);
+/** Scores of the L tokens of the partition starting at `start` (reference: the next partition). */
+export type PartitionScorer = (rows: HeadRows, start: number, L: number) => Float64Array;
+
+export const lagScorer: PartitionScorer = (rows, start, L) => {
+  const sK = lagPartitionScore(rows.keys, rows.headDim, start, L);
+  const sV = lagPartitionScore(rows.values, rows.headDim, start, L);
   for (let i = 0; i < L; i++) sK[i] += sV[i];
   return sK;
 };
+
+/** A head's rows, read once (the cache may hand out fresh copies: never per partition). */
+function rowsOf(state: LayerState, h: number): HeadRows {
+  return { keys: state.keys(h), values: state.values(h), headDim: state.headDim };
+}
 
 /** The lag-partition schedule shared by LagKV and L2KV: what differs is how a partition is scored. */
 export class LagPartitionPress implements Press {
@@ -148,11 +165,12 @@ export class LagPartitionPress implements Press {
     const k = this.keptPerPartition;
     const keep: KeepSets = [];
     for (let h = 0; h < state.nKvHeads; h++) {
+      const rows = rowsOf(state, h);
       const idx: number[] = [];
       for (let i = 0; i < base; i++) idx.push(i);
       for (let p = 0; p < P - 1; p++) {
         const start = base + p * L;
-        for (const i of topKIndices(this.scorer(state, h, start, L), k)) idx.push(start + i);
+        for (const i of topKIndices(this.scorer(rows, start, L), k)) idx.push(start + i);
       }
       for (let i = base + (P - 1) * L; i < n; i++) idx.push(i);
       keep.push(idx);
@@ -169,11 +187,12 @@ export class LagPartitionPress implements Press {
     const target = Math.floor(n / this.ratio);
     const keep: KeepSets = [];
     for (let h = 0; h < state.nKvHeads; h++) {
+      const rows = rowsOf(state, h);
       // Sink and tail score 1, above every within-partition rank (which is at most (L-1)/L).
       const scores = new Float64Array(n).fill(1);
       for (let p = 0; p < P - 1; p++) {
         const start = this.sink + p * L;
-        const s = this.scorer(state, h, start, L);
+        const s = this.scorer(rows, start, L);
         const order = Array.from(s.keys()).sort((a, b) => s[a] - s[b] || a - b);
         order.forEach((i, rank) => {
           scores[start + i] = rank / L;

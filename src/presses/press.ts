@@ -108,6 +108,17 @@ export interface Press {
     prompt: readonly number[],
     o: { start: number; room: number; encode: (text: string) => number[] },
   ): number[][];
+  /**
+   * For presses that cannot select without a question (LASER-KV): how many of a prompt's last tokens stand in
+   * for the question when a prefill has none. Context probes them after the prompt, where a question would
+   * go, so such a press also runs query-agnostic (as SnapKV's observation window does). Unset: no fallback.
+   */
+  readonly questionFallback?: number;
+  /**
+   * Made to compress while generating (kvpress's DecodingPress): the benchmark lets it evict generated tokens
+   * (and the question), where every other press keeps question and answer whole.
+   */
+  readonly compressesGenerated?: boolean;
   /** Sees each layer's queries/attention during a forward call, if asked for. */
   observe?(layer: number, obs: AttentionObservation, state: LayerState): void;
   /** At a compression moment, decides what each KV head of this layer keeps; null keeps everything. */
@@ -119,4 +130,13 @@ export interface Press {
 /** Every head keeps the same indices. */
 export function sameForAllHeads(state: LayerState, keep: ArrayLike<number>): KeepSets {
   return Array.from({ length: state.nKvHeads }, () => keep);
+}
+
+/** Python's round(): to the nearest whole number, halves to the even one (kvpress computes budgets with it). */
+export function roundHalfEven(x: number): number {
+  const f = Math.floor(x);
+  const d = x - f;
+  if (d < 0.5) return f;
+  if (d > 0.5) return f + 1;
+  return f % 2 === 0 ? f : f + 1;
 }

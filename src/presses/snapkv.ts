@@ -1,8 +1,11 @@
 // SnapKV (Li et al. 2024, arXiv 2404.14469, "SnapKV: LLM Knows What You are Looking for Before Generation"),
-// the queries of an observation window (the last w = 32 prompt tokens) vote for the prefix tokens they
-// attend to; votes are summed over the window, smoothed by 1-D max-pooling (kernel 5) so that a selected
-// token brings its neighbours, and each KV head keeps its top-k prefix tokens plus the window. One shot at the
-// end of the prefill; decoded tokens are then appended uncompressed (as in the paper and kvpress).
+// the queries of an observation window (the last w = 32 prompt tokens, the authors' default; kvpress uses 64)
+// vote for the prefix tokens they attend to; votes are summed over the window and the KV head's query group,
+// smoothed by 1-D average pooling (kernel 5, `avg_pool1d` with zero padding as in the authors' code and
+// kvpress) so that a selected token brings its neighbours, and each KV head keeps its top-k prefix tokens plus
+// the window (the window inside the budget, as in kvpress). Summing instead of kvpress's means scales every
+// head alike, so the choice is the same. `pooling: 'max'` is kvsieve's earlier max-pooling variant. One shot
+// at the end of the prefill; decoded tokens are then appended uncompressed (as in the paper and kvpress).
 //
 // Query-aware mode: the question is the observation window. Its attention is taken during the probe (so the
 // softmax also covers the question's own keys, as when the question follows the context), pooled the same
@@ -11,15 +14,17 @@
 // Only the window's queries are kept while prefilling (a copy of w rows per layer); their attention is
 // computed once, at the end, by the attention kernel (`LayerState.attend`): no probabilities otherwise.
 import type { HeadScorer } from './adakv.js';
-import { attendOf, attentionPerKvHead, maxPool1d, queryWidth } from './attention.js';
+import { attendOf, attentionPerKvHead, avgPool1d, maxPool1d, queryWidth } from './attention.js';
 import { Budget, type BudgetOptions, topKIndices } from './budget.js';
 import type { AttentionObservation, KeepSets, LayerState, StepInfo } from './press.js';
 
 export interface SnapKvOptions extends BudgetOptions {
   /** Observation window w: the last prompt tokens whose queries vote (default 32). */
   window?: number;
-  /** Max-pooling kernel over positions, odd (default 5). */
+  /** Pooling kernel over positions, odd (default 5). */
   kernel?: number;
+  /** 'avg' (the authors' and kvpress's, default) or 'max'. */
+  pooling?: 'avg' | 'max';
 }
 
 interface Window {
@@ -33,6 +38,7 @@ export class SnapKvPress implements HeadScorer {
   readonly wantsQueries = true;
   readonly window: number;
   readonly kernel: number;
+  readonly pooling: 'avg' | 'max';
   protected readonly budget: Budget;
   /** Per layer: queries and positions of the last `window` tokens fed (not probes). */
   private recent = new Map<number, Window>();
@@ -48,6 +54,13 @@ export class SnapKvPress implements HeadScorer {
       throw new RangeError(`${name}: window must be a whole number >= 1, got ${o.window}`);
     if (!Number.isInteger(this.kernel) || this.kernel < 1 || this.kernel % 2 === 0)
       throw new RangeError(`${name}: kernel must be an odd whole number >= 1, got ${o.kernel}`);
+    this.pooling = o.pooling ?? 'avg';
+    if (this.pooling !== 'avg' && this.pooling !== 'max')
+      throw new RangeError(`${name}: pooling must be avg or max, got ${o.pooling}`);
+  }
+
+  private pool(x: Float64Array): Float64Array {
+    return this.pooling === 'avg' ? avgPool1d(x, this.kernel) : maxPool1d(x, this.kernel);
   }
 
   reset(): void {
@@ -105,7 +118,7 @@ export class SnapKvPress implements HeadScorer {
     const probed = this.probed.get(state.layer);
     if (probed) {
       this.probed.delete(state.layer);
-      return probed.scores.map((s) => maxPool1d(s, this.kernel));
+      return probed.scores.map((s) => this.pool(s));
     }
     const win = this.recent.get(state.layer);
     if (!win) return null;
@@ -116,7 +129,7 @@ export class SnapKvPress implements HeadScorer {
       let prefix = 0;
       while (prefix < s.length && P[prefix] < first) prefix++;
       const scores = new Float64Array(s.length).fill(Number.POSITIVE_INFINITY);
-      scores.set(maxPool1d(s.subarray(0, prefix), this.kernel));
+      scores.set(this.pool(s.subarray(0, prefix)));
       return scores;
     });
   }

@@ -1,10 +1,12 @@
 // POST /v1/completions and /v1/chat/completions: validate, tokenize and size-check the prompt (400s come before
-// any queueing), wait for a generation slot, then stream or collect the text. The context is freed however the
-// request ends; a client that disconnects aborts its generation at the next token.
-
+// any queueing), wait for a generation slot, prefill (query-aware: a chat's last user message, or a completion's
+// `kvsieve.question`, is the question the context is compressed with; it is then fed uncompressed), then stream
+// or collect the text. A press that refuses the prompt is a 400 before any answer starts. The context is freed
+// however the request ends; a client that disconnects aborts its generation at the next token.
 import { randomBytes, randomInt } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { CacheType } from '../cache/cache-type.js';
+import type { Context } from '../generate/context.js';
 import type { Model } from '../model/model.js';
 import type { PressSpec } from '../presses/index.js';
 import { type CacheSnapshot, keptFraction, snapshotCache } from './cache-view.js';
@@ -13,7 +15,7 @@ import { EventStream, sendJson } from './http.js';
 import type { Limiter } from './limiter.js';
 import { chatShape, completionShape, type KvsieveStats, type ResponseShape, type Usage } from './openai.js';
 import { contextFor } from './press.js';
-import { chatPrompt, chatSegments, completionPrompt, completionSegments } from './prompt.js';
+import { chatParts, chatSegments, completionParts, completionSegments, type PromptParts } from './prompt.js';
 import { parseChat, parseCompletion } from './requests.js';
 
 export interface GenerationDeps {
@@ -54,7 +56,10 @@ export async function handleGeneration(
   const chat = endpoint === 'chat' ? parseChat(body) : undefined;
   const completion = endpoint === 'completion' ? parseCompletion(body, model.config.vocabSize) : undefined;
   const params = (chat ?? completion)!;
-  const ids = chat ? chatPrompt(model, chat.messages) : completionPrompt(model, completion!.prompt);
+  const parts = chat
+    ? chatParts(model, chat.messages)
+    : completionParts(model, completion!.prompt, completion!.question);
+  const ids = parts.ids;
   const press = params.press ?? deps.defaultPress;
   const limit = deps.contextSize ?? model.config.contextLength;
   if (ids.length > limit) {
@@ -91,8 +96,10 @@ export async function handleGeneration(
   try {
     const release = await deps.limiter.acquire(abort.signal);
     queuedMs = performance.now() - queuedAt;
-    const stream = params.stream ? new EventStream(res) : undefined;
+    let stream: EventStream | undefined;
     try {
+      const prefilled = await prefill(ctx, parts, abort.signal);
+      stream = params.stream ? new EventStream(res) : undefined;
       for (const c of shape.opening()) stream?.send(c);
       let text = '';
       const { stop, seed, ...sampling } = params.sampling;
@@ -103,14 +110,17 @@ export async function handleGeneration(
         maxTokens,
         stop,
         signal: abort.signal,
+        // The question is fed as it is; the answer is compressed as the press does while decoding.
+        compress: false,
       };
-      for await (const t of ctx.generate(ids, options)) {
-        if (t.id >= 0) completionTokens++;
-        if (t.text === '') continue;
-        if (stream) stream.send(shape.delta(t.text));
-        else text += t.text;
-      }
-      finishReason = ctx.finishReason ?? 'stop';
+      if (prefilled)
+        for await (const t of ctx.generate(parts.rest ?? [], options)) {
+          if (t.id >= 0) completionTokens++;
+          if (t.text === '') continue;
+          if (stream) stream.send(shape.delta(t.text));
+          else text += t.text;
+        }
+      finishReason = prefilled ? (ctx.finishReason ?? 'stop') : 'abort';
       if (finishReason === 'abort') {
         // A disconnected client hears nothing more; a shutdown tells the client why its answer stopped.
         const reason: unknown = abort.signal.reason;
@@ -163,5 +173,18 @@ export async function handleGeneration(
     untrack();
     ctx.dispose();
     record({ promptTokens: ids.length, completionTokens, finishReason, queuedMs });
+  }
+}
+
+/**
+ * Prefills the context part of the prompt, query-aware when the prompt has a question; false when aborted.
+ * RangeErrors here are the press refusing this prompt (the prompt's length was checked before): 400s.
+ */
+async function prefill(ctx: Context, parts: PromptParts, signal: AbortSignal): Promise<boolean> {
+  try {
+    return (await ctx.prefill(parts.context, { question: parts.rest, signal })) !== undefined;
+  } catch (e) {
+    if (e instanceof RangeError) throw invalid(e.message, 'kvsieve', 'invalid_press');
+    throw e;
   }
 }

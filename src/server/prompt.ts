@@ -1,6 +1,7 @@
 // Turns requests into prompt tokens, and prompt tokens back into the conversation parts they came from (for
 // the cache view: which message a kept token belongs to).
 import { type ChatMessage, ChatTemplateError, renderChat } from '../chat/template.js';
+import { splitAtQuestion } from '../generate/question.js';
 import type { Model } from '../model/model.js';
 import { invalid } from './errors.js';
 
@@ -38,6 +39,42 @@ export function chatPrompt(model: Model, messages: readonly ChatMessage[]): numb
     throw e;
   }
   return encodeChat(model, text);
+}
+
+/**
+ * A prompt's tokens (`ids`), cut where its question starts when it has one: `context` is compressed with
+ * `rest` (the question and what follows it) in view, then `rest` is fed uncompressed. `context ++ rest` = ids.
+ */
+export interface PromptParts {
+  ids: number[];
+  context: number[];
+  rest?: number[];
+}
+
+/** A chat's question is its last user message (with what the template puts after it). */
+export function chatParts(model: Model, messages: readonly ChatMessage[]): PromptParts {
+  const ids = chatPrompt(model, messages);
+  const last = [...messages].reverse().find((m) => m.role === 'user');
+  if (last === undefined) return { ids, context: ids };
+  const text = render(model, messages, true);
+  const split = splitAtQuestion((t) => encodeChat(model, t), text, last.content);
+  return split ? { ids: [...split.context, ...split.rest], ...split } : { ids, context: ids };
+}
+
+/** A completion's question (`kvsieve.question`) is asked after the prompt. */
+export function completionParts(
+  model: Model,
+  prompt: string | number[],
+  question: string | number[] | undefined,
+): PromptParts {
+  const context = completionPrompt(model, prompt);
+  if (question === undefined) return { ids: context, context };
+  const rest =
+    typeof question === 'string'
+      ? model.tokenizer.encode(question, { addSpecial: false, parseSpecial: true })
+      : question;
+  if (rest.length === 0) throw invalid("'kvsieve.question' has no tokens", 'kvsieve.question');
+  return { ids: [...context, ...rest], context, rest };
 }
 
 export function completionPrompt(model: Model, prompt: string | number[]): number[] {

@@ -3,7 +3,7 @@
 
 import { type CacheType, isKvTypeName, KV_TYPE_NAMES } from '../cache/cache-type.js';
 import type { ChatMessage } from '../chat/template.js';
-import type { PressSpec } from '../presses/index.js';
+import { type PressSpec, pressFromSpec, pressNames } from '../presses/index.js';
 import { invalid } from './errors.js';
 
 type Body = Record<string, unknown>;
@@ -31,6 +31,8 @@ interface CommonParams {
 
 export interface CompletionParams extends CommonParams {
   prompt: string | number[];
+  /** `kvsieve.question`: asked after the prompt, which is compressed with it in view. */
+  question?: string | number[];
 }
 
 export interface ChatParams extends CommonParams {
@@ -115,24 +117,74 @@ function refuseUnsupported(body: Body): void {
   }
 }
 
-function pressSpec(body: Body): PressSpec | undefined {
+const KVSIEVE_FIELDS = ['press', 'ratio', 'budget', 'options', 'question'];
+
+/** The `kvsieve` extension object, its fields checked by name. */
+function extension(body: Body): Body | undefined {
   const ext = object(body, 'kvsieve');
-  if (ext === undefined || ext.press === undefined || ext.press === null) {
-    if (ext !== undefined && (ext.ratio !== undefined || ext.budget !== undefined)) {
-      throw invalid("'kvsieve.ratio' and 'kvsieve.budget' need 'kvsieve.press'", 'kvsieve.press');
-    }
+  if (ext === undefined) return undefined;
+  for (const key of Object.keys(ext))
+    if (!KVSIEVE_FIELDS.includes(key))
+      throw invalid(
+        `'kvsieve.${key}' is not a kvsieve field (${KVSIEVE_FIELDS.join(', ')})`,
+        `kvsieve.${key}`,
+      );
+  return ext;
+}
+
+/**
+ * The press a request names: `kvsieve.press` with `kvsieve.ratio` or `kvsieve.budget` and `kvsieve.options`
+ * (the press's own options, as `kvsieve presses` lists them). Built once here so that every bad name, option
+ * or value is a 400 naming its field before the request queues.
+ */
+function pressSpec(body: Body): PressSpec | undefined {
+  const ext = extension(body);
+  const given = (k: string) => ext !== undefined && ext[k] !== undefined && ext[k] !== null;
+  if (ext === undefined || !given('press')) {
+    if (['ratio', 'budget', 'options'].some(given))
+      throw invalid(
+        "'kvsieve.ratio', 'kvsieve.budget' and 'kvsieve.options' need 'kvsieve.press'",
+        'kvsieve.press',
+      );
     return undefined;
   }
   if (typeof ext.press !== 'string' || ext.press === '') {
     throw invalid("'kvsieve.press' must be a press name", 'kvsieve.press');
   }
+  if (!pressNames().includes(ext.press))
+    throw invalid(
+      `unknown press "${ext.press}" (known: ${pressNames().join(', ')})`,
+      'kvsieve.press',
+      'invalid_press',
+    );
   const ratio = num(ext, 'ratio', { min: 1 }, 'kvsieve.ratio');
   const budget = num(ext, 'budget', { int: true, min: 1 }, 'kvsieve.budget');
   if (ratio !== undefined && budget !== undefined) {
     throw invalid("give 'kvsieve.ratio' or 'kvsieve.budget', not both", 'kvsieve.ratio');
   }
+  const options = given('options') ? ext.options : {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    throw invalid("'kvsieve.options' must be an object", 'kvsieve.options');
+  for (const k of ['name', 'ratio', 'budget'])
+    if (Object.hasOwn(options, k))
+      throw invalid(`give the ${k} as 'kvsieve.${k === 'name' ? 'press' : k}'`, `kvsieve.options.${k}`);
   // Like the CLI's --press: ratio 4 unless told otherwise.
-  return budget !== undefined ? { name: ext.press, budget } : { name: ext.press, ratio: ratio ?? 4 };
+  const spec: PressSpec = {
+    ...(options as Body),
+    name: ext.press,
+    ...(budget !== undefined ? { budget } : { ratio: ratio ?? 4 }),
+  };
+  try {
+    pressFromSpec(spec);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    // Name the option the message is about, else the press as a whole.
+    const names = (w: string) => new RegExp(`(^|\\W)${w.replace(/\W/g, '\\$&')}(\\W|$)`).test(e.message);
+    const key = Object.keys(options).find(names);
+    const param = key !== undefined ? `kvsieve.options.${key}` : 'kvsieve';
+    throw invalid(e.message, param, 'invalid_press');
+  }
+  return spec;
 }
 
 function cacheTypeOf(body: Body): Partial<CacheType> | undefined {
@@ -209,7 +261,15 @@ export function parseCompletion(body: Body, vocabSize: number): CompletionParams
     );
   }
   if (prompt === '') throw invalid("'prompt' must not be empty", 'prompt');
-  return { ...common(body, ['max_tokens']), prompt };
+  const params = { ...common(body, ['max_tokens']), prompt };
+  const question = extension(body)?.question;
+  if (question === undefined || question === null) return params;
+  if (!(typeof question === 'string' && question.trim() !== '') && !isTokenArray(question, vocabSize))
+    throw invalid(
+      `'kvsieve.question' must be a non-empty string or an array of token ids in [0, ${vocabSize})`,
+      'kvsieve.question',
+    );
+  return { ...params, question };
 }
 
 function content(v: unknown, i: number): string {
@@ -246,5 +306,11 @@ export function parseChat(body: Body): ChatParams {
     // OpenAI's newer "developer" role is the system role under another name; chat templates know "system".
     return { role: msg.role === 'developer' ? 'system' : msg.role, content: content(msg.content, i) };
   });
+  const ext = extension(body);
+  if (ext?.question !== undefined && ext.question !== null)
+    throw invalid(
+      "'kvsieve.question' is for /v1/completions: chat completions take the last user message as the question",
+      'kvsieve.question',
+    );
   return { ...common(body, ['max_completion_tokens', 'max_tokens']), messages: parsed };
 }

@@ -113,7 +113,7 @@ test(`every task family (${TASKS.join(', ')}) × every press, then a rerun that 
   );
   assert.match(
     readFileSync(s.files.csv, 'utf8'),
-    /^task,press,mode,ratio,length,samples,accuracy,kept_fraction,/,
+    /^task,press,mode,budget,ratio,press_ratio,length,samples,accuracy,kept_fraction,/,
   );
   assert.ok(existsSync(join(out, 'kept.json')));
 

@@ -149,7 +149,9 @@ test('CSV: the documented columns, one row per length, quoting where needed', ()
     'task',
     'press',
     'mode',
+    'budget',
     'ratio',
+    'press_ratio',
     'length',
     'samples',
     'accuracy',
@@ -159,7 +161,7 @@ test('CSV: the documented columns, one row per length, quoting where needed', ()
     'ms_per_sample',
   ]);
   assert.equal(lines.length, 1 + 2 * 7 * 2);
-  assert.equal(lines[1], 'passkey,full,agnostic,1,1024,6,1.0000,1.0000,1024000,1024000,150.0');
+  assert.equal(lines[1], 'passkey,full,agnostic,nominal,1,1,1024,6,1.0000,1.0000,1024000,1024000,150.0');
   const odd = summaryCsv([{ ...summarize(records(), ['task'])[0], task: 'a,"b"' }]);
   assert.match(odd, /^"a,""b""",/m);
 });
@@ -180,8 +182,9 @@ test('the HTML is one self-contained file with every chart, the kept view escape
   assert.ok(html.includes('tiny &#60;model&#62;'));
   // The token text with </script> stays inside its JSON.
   assert.equal(html.match(/<\/script>/g)?.length, 2);
-  // accuracy: 2 tasks; heatmaps: passkey × 7 press runs; memory: 2 lengths × 2
-  assert.equal(html.match(/<svg class="chart"/g)?.length, 2 + 4);
+  // accuracy vs ratio and vs kept fraction: 2 tasks each; heatmaps: passkey × 7 press runs; memory: 2 lengths × 2
+  assert.equal(html.match(/<svg class="chart"/g)?.length, 2 + 2 + 4);
+  assert.match(html, /Every press follows one protocol: the context is compressed/);
   assert.equal(html.match(/<svg class="heatmap"/g)?.length, 7);
   assert.match(html, /query-agnostic and query-aware/);
   assert.match(html, /laserkv \(aware\)/);
@@ -210,7 +213,7 @@ test('the report renders in headless Chromium: charts, a working kept view, no c
     const requests: string[] = [];
     page.on('request', (r) => requests.push(r.url()));
     await page.goto(`file://${html}`);
-    assert.equal(await page.locator('svg.chart').count(), 6);
+    assert.equal(await page.locator('svg.chart').count(), 8);
     assert.equal(await page.locator('svg.heatmap').count(), 7);
     assert.ok((await page.locator('svg.chart polyline').count()) > 0);
     assert.equal(await page.locator('#summary + table tbody tr').count(), 14);

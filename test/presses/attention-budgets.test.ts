@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import type { Context } from '../../src/generate/context.js';
 import { Model } from '../../src/model/model.js';
 import type { PressSpec } from '../../src/presses/index.js';
-import { pyramidBudgets } from '../../src/presses/pyramidkv.js';
+import { kvpressPyramidBudgets, linearPyramidBudgets } from '../../src/presses/pyramidkv.js';
 import { writeTinyModel } from '../helpers/tiny-model.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -80,11 +80,11 @@ test('SnapKV, PyramidKV and AdaKV(SnapKV) compress the prompt to their budget; d
           [T + 5, T + 5],
           [T + 5, T + 5],
         ]);
-        // Two layers: T + (m − m/β) and T − (m − m/β) for m = T − 32 (rounded running sums), total 2T.
+        // kvpress's budgets: at 700 tokens T/β is below the window, so every layer keeps round(T).
         const pyramid = await run('pyramidkv');
-        const budgets = pyramidBudgets(2, T, 700, 32, 20);
-        assert.equal(budgets[0] + budgets[1], 2 * T);
-        assert.ok(budgets[0] > budgets[1]);
+        const T2 = base.budget ?? 700 / (base.ratio as number);
+        const budgets = kvpressPyramidBudgets(2, T2, 700, 32, 20);
+        assert.deepEqual(budgets, [Math.round(T2), Math.round(T2)]);
         assert.deepEqual(
           pyramid.after,
           [
@@ -92,6 +92,19 @@ test('SnapKV, PyramidKV and AdaKV(SnapKV) compress the prompt to their budget; d
             [budgets[1], budgets[1]],
           ],
           `pyramidkv ${label}`,
+        );
+        // The linear layout: T + (m − m/β) and T − (m − m/β) for m = T − 32 (rounded running sums), total 2T.
+        const linear = await run('pyramidkv', { layout: 'linear' });
+        const lin = linearPyramidBudgets(2, T, 700, 32, 20);
+        assert.equal(lin[0] + lin[1], 2 * T);
+        assert.ok(lin[0] > lin[1]);
+        assert.deepEqual(
+          linear.after,
+          [
+            [lin[0], lin[0]],
+            [lin[1], lin[1]],
+          ],
+          `pyramidkv linear ${label}`,
         );
         // AdaKV: each layer's heads share 2T slots, each head at least ⌊0.2·T⌋.
         const ada = await run('adakv');

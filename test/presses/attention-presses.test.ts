@@ -8,10 +8,11 @@ import { GgmlType } from '../../src/gguf/types.js';
 import { Model } from '../../src/model/model.js';
 import { writeSyntheticModel } from '../../src/model/synthetic.js';
 import { AdaKvPress, adaptiveKeep } from '../../src/presses/adakv.js';
-import { maxPool1d } from '../../src/presses/attention.js';
+import { avgPool1d, maxPool1d } from '../../src/presses/attention.js';
 import { H2oPress } from '../../src/presses/h2o.js';
 import { pressFromSpec } from '../../src/presses/index.js';
-import { pyramidBudgets } from '../../src/presses/pyramidkv.js';
+import { roundHalfEven } from '../../src/presses/press.js';
+import { kvpressPyramidBudgets, linearPyramidBudgets } from '../../src/presses/pyramidkv.js';
 import { SnapKvPress } from '../../src/presses/snapkv.js';
 import { TovaPress } from '../../src/presses/tova.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -33,7 +34,43 @@ test('max-pooling is centred and clipped at the ends', () => {
   assert.deepEqual(Array.from(maxPool1d(Float64Array.from([1, 0, 0, 0, 2]), 5)), [1, 1, 2, 2, 2]);
 });
 
-test('SnapKV: window votes summed over the group and the window, max-pooled, top-k plus the window', () => {
+test('average pooling is torch’s avg_pool1d with zero padding (divided by the whole kernel at the ends)', () => {
+  closeAll(avgPool1d(Float64Array.from([0.1, 0.05, 0.9, 0.2, 0, 0.4]), 3), [
+    0.15 / 3,
+    1.05 / 3,
+    1.15 / 3,
+    1.1 / 3,
+    0.6 / 3,
+    0.4 / 3,
+  ]);
+  closeAll(avgPool1d(Float64Array.from([1, 0, 0, 0, 2]), 5), [1 / 5, 1 / 5, 3 / 5, 2 / 5, 2 / 5]);
+});
+
+test('SnapKV averages by default (the authors and kvpress); max-pooling is the option that chose otherwise', () => {
+  // One KV head, two query heads, window 2 (positions 6, 7). Votes [.1, .05, .9, .2, 0, .4]: averaged over 3
+  // [.05, .35, .3833, .3667, .2, .1333] ⇒ the 2 best are 2, 3; max-pooled [.1, .9, .9, .9, .4, .4] ⇒ 1, 2.
+  const rows = [
+    [
+      [0.1, 0, 0.5, 0, 0, 0, 0.4, 0],
+      [0, 0.05, 0, 0.2, 0, 0, 0, 0.75],
+    ],
+    [
+      [0, 0, 0.4, 0, 0, 0.4, 0.2, 0],
+      [0, 0, 0, 0, 0, 0, 0, 1],
+    ],
+  ];
+  const kept = (o: { pooling?: 'avg' | 'max' }) => {
+    const state = attendState({ keys: [keys(8)], groupSize: 2 }, () => probsOf(rows));
+    const press = new SnapKvPress({ budget: 4, window: 2, kernel: 3, ...o });
+    press.observe(0, observation(state, [0, 1, 2, 3, 4, 5, 6, 7], false), state);
+    return list(press.compress(state, done)?.[0]);
+  };
+  assert.deepEqual(kept({}), [2, 3, 6, 7]);
+  assert.deepEqual(kept({ pooling: 'avg' }), [2, 3, 6, 7]);
+  assert.deepEqual(kept({ pooling: 'max' }), [1, 2, 6, 7]);
+});
+
+test('SnapKV max-pooling variant: window votes summed over the group and the window, top-k plus the window', () => {
   // One KV head shared by two query heads; 8 tokens, window 2 (positions 6, 7), kernel 3, budget 5.
   // Votes for the prefix: token 0: 0.1, token 2: 0.5 + 0.4, token 5: 0.3 ⇒ [0.1, 0, 0.9, 0, 0, 0.3],
   // pooled [0.1, 0.9, 0.9, 0.9, 0.3, 0.3] ⇒ the 3 best are 1, 2, 3 (pooling brings token 2's neighbours).
@@ -52,7 +89,7 @@ test('SnapKV: window votes summed over the group and the window, max-pooled, top
     asked = Array.from(pos);
     return probsOf(rows);
   });
-  const press = new SnapKvPress({ budget: 5, window: 2, kernel: 3 });
+  const press = new SnapKvPress({ budget: 5, window: 2, kernel: 3, pooling: 'max' });
   // Two chunks: the window spans them, and only the last 2 queries are kept.
   press.observe(0, observation(state, [0, 1, 2, 3, 4, 5, 6], false), state);
   press.observe(0, observation(state, [7], false), state);
@@ -80,14 +117,29 @@ test('SnapKV query-aware: the question votes for every context token (its own ke
   assert.deepEqual(list(press.compress(after, done)?.[0]), [0, 4]);
 });
 
-test('PyramidKV budgets fall linearly over layers and sum to the uniform total', () => {
+test('PyramidKV budgets as kvpress computes them: window inside, top layer clamped, uniform fallback', () => {
+  // n = 4000, ratio 4: T = 1000, w = 32, β = 20: k_min = 50, k_max = 1950; step 1900/3 = 633.3 ⇒
+  // round(1950), round(1316.67), round(683.33), round(50).
+  assert.deepEqual(kvpressPyramidBudgets(4, 1000, 4000, 32, 20), [1950, 1317, 683, 50]);
+  // n = 1000, T = 800: k_max = 1560 ≥ n − w = 968, so k_max = 968 and k_min = 1600 − 968 = 632; step 112.
+  assert.deepEqual(kvpressPyramidBudgets(4, 800, 1000, 32, 20), [968, 856, 744, 632]);
+  // 4000 tokens at 8×: T = 500, k_min = 25 < w ⇒ every layer round(T) (the issue's case; kvsieve used to
+  // give [939, 644, 350, 55]).
+  assert.deepEqual(kvpressPyramidBudgets(4, 500, 4000, 32, 20), [500, 500, 500, 500]);
+  assert.deepEqual(kvpressPyramidBudgets(4, 496, 3968, 64, 20), [496, 496, 496, 496]);
+  // Python's round: halves to even.
+  assert.deepEqual(kvpressPyramidBudgets(2, 2.5, 5, 32, 20), [2, 2]);
+  assert.deepEqual([0.5, 1.5, 2.5, 3.5, 2.4, 2.6].map(roundHalfEven), [0, 2, 2, 4, 2, 3]);
+});
+
+test('PyramidKV linear layout (kvsieve’s earlier one): beyond the window, linear and summing to the total', () => {
   // m = 100 − 32 = 68; k_min = 3.4, k_max = 132.6, step 43.0667; running sums 132.6, 222.13, 268.6, 272 round
   // to 133, 222, 269, 272 ⇒ 133, 89, 47, 3 beyond the window.
-  assert.deepEqual(pyramidBudgets(4, 100, 1000, 32, 20), [165, 121, 79, 35]);
+  assert.deepEqual(linearPyramidBudgets(4, 100, 1000, 32, 20), [165, 121, 79, 35]);
   // The first layer would need more than the prompt: uniform.
-  assert.deepEqual(pyramidBudgets(4, 100, 150, 32, 20), [100, 100, 100, 100]);
+  assert.deepEqual(linearPyramidBudgets(4, 100, 150, 32, 20), [100, 100, 100, 100]);
   // Budget within the window: uniform.
-  assert.deepEqual(pyramidBudgets(3, 20, 1000, 32, 20), [20, 20, 20]);
+  assert.deepEqual(linearPyramidBudgets(3, 20, 1000, 32, 20), [20, 20, 20]);
 });
 
 test('TOVA: the newest query’s attention averaged over heads; evicts the lowest, keeps the newest token', () => {
@@ -185,8 +237,16 @@ test('the registry builds the attention presses and rejects bad options by name'
     /mode must be append or recursive/,
   );
   assert.throws(
-    () => pressFromSpec({ name: 'laserkv', ratio: 4, divisor: 2 }),
-    /divisor must be a whole number >= 3/,
+    () => pressFromSpec({ name: 'laserkv', ratio: 4, divisor: 1 }),
+    /divisor must be a whole number >= 2/,
+  );
+  assert.throws(
+    () => pressFromSpec({ name: 'snapkv', ratio: 2, pooling: 'median' }),
+    /snapkv: option pooling must be avg or max, got "median"/,
+  );
+  assert.throws(
+    () => pressFromSpec({ name: 'adakv', ratio: 2, beta: 4 }),
+    /adakv: beta needs inner=pyramidkv/,
   );
 });
 

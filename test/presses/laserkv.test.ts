@@ -32,12 +32,12 @@ test('two-table collision probability u(p) and the LSH survivor rule', () => {
   // u(2/3) = 1 − (5/9)³ − 3·(4/9)·(5/9)² = 304/729. Candidate 1 shares only table 0: out.
   const query = Uint8Array.from([1, 1, 0, 0, 0, 1]);
   const cand = Uint8Array.from([1, 1, 0, 0, 1, 0, 1, 1, 1, 1, 1, 0]);
-  const s = lshRecall(cand, 2, query, 1, { bits: 2, tables: 3, seed: 0 });
+  const s = lshRecall(cand, 2, query, 1, { bits: 2, tables: 3 });
   assert.ok(Math.abs(s[0] - 304 / 729) < 1e-12);
   assert.equal(s[1], Number.NEGATIVE_INFINITY);
 });
 
-test('LSH survivors are exactly the candidates sharing ≥ 2 tables with one question token (random signatures)', () => {
+test('LSH survivors: ≥ 2 tables where the candidate shares a bucket with any question token (random signatures)', () => {
   const rng = new Rng(7);
   const K = 2;
   const Lt = 4;
@@ -45,23 +45,30 @@ test('LSH survivors are exactly the candidates sharing ≥ 2 tables with one que
   const sig = (n: number) => Uint8Array.from({ length: n * width }, () => (rng.next() < 0.5 ? 1 : 0));
   const cand = sig(200);
   const query = sig(3);
-  const s = lshRecall(cand, 200, query, 3, { bits: K, tables: Lt, seed: 0 });
+  const s = lshRecall(cand, 200, query, 3, { bits: K, tables: Lt });
   let survivors = 0;
+  let onlyThroughUnion = 0;
   for (let c = 0; c < 200; c++) {
-    let expected = false;
+    // Per table: does some question token share the candidate's bucket? (the authors' union over the question)
+    let tables = 0;
+    let bestSingle = 0;
+    const same = (q: number, t: number) => {
+      for (let b = t * K; b < (t + 1) * K; b++)
+        if (cand[c * width + b] !== query[q * width + b]) return false;
+      return true;
+    };
+    for (let t = 0; t < Lt; t++) if ([0, 1, 2].some((q) => same(q, t))) tables++;
     for (let q = 0; q < 3; q++) {
-      let tables = 0;
-      for (let t = 0; t < Lt; t++) {
-        let same = true;
-        for (let b = t * K; b < (t + 1) * K; b++) same &&= cand[c * width + b] === query[q * width + b];
-        if (same) tables++;
-      }
-      expected ||= tables >= 2;
+      let n = 0;
+      for (let t = 0; t < Lt; t++) if (same(q, t)) n++;
+      bestSingle = Math.max(bestSingle, n);
     }
-    assert.equal(s[c] > Number.NEGATIVE_INFINITY, expected, `candidate ${c}`);
-    if (expected) survivors++;
+    assert.equal(s[c] > Number.NEGATIVE_INFINITY, tables >= 2, `candidate ${c}`);
+    if (tables >= 2) survivors++;
+    if (tables >= 2 && bestSingle < 2) onlyThroughUnion++;
   }
   assert.ok(survivors > 10 && survivors < 190, `${survivors} survivors: the rule was exercised both ways`);
+  assert.ok(onlyThroughUnion > 0, 'some survive only through different question tokens');
 });
 
 // One block of 10 context tokens and a 2-token question at positions 10, 11. ratio 1.25, bs = 10:
@@ -211,14 +218,15 @@ test('append mode: the cache grows by G per block and holds A + ΣG + W after th
   }
 });
 
-test('recursive mode keeps a fixed cache of B; same seed, same selection; no question is an error', async () => {
+test('recursive mode keeps a fixed cache of B = ⌊r·S⌋; same seed, same selection', async () => {
   const model = await Model.load(modelPath, { threads: 2 });
   try {
+    // S = 600, ratio 4: B = ⌊600/4⌋ = 150 (A = W = 37, G = 76).
     const spy = new SizeSpy({ ratio: 4, blockSize: 256, mode: 'recursive' });
     const ctx = model.createContext({ press: spy });
     await ctx.prefill(PROMPT, { question: QUESTION });
-    assert.deepEqual(spy.sizes, [89, 89, 89]);
-    assert.equal(ctx.cache.length(1, 0), 89);
+    assert.deepEqual(spy.sizes, [150, 150, 150]);
+    assert.equal(ctx.cache.length(1, 0), 150);
 
     const kept = async () => {
       const c = model.createContext({ press: { name: 'laserkv', ratio: 4, blockSize: 256, seed: 3 } });
@@ -226,11 +234,64 @@ test('recursive mode keeps a fixed cache of B; same seed, same selection; no que
       return Array.from(c.cache.read(0, 0).positions);
     };
     assert.deepEqual(await kept(), await kept());
+  } finally {
+    await model.close();
+  }
+});
 
-    const plain = model.createContext({ press: { name: 'laserkv', ratio: 4 } });
+test('without a question the prompt’s last tokens stand in for it, from prefill and from evaluate', async () => {
+  const model = await Model.load(modelPath, { threads: 2 });
+  try {
+    const rec = new Recorder();
+    Object.assign(rec, { questionFallback: 32 });
+    const ctx = model.createContext({ press: rec });
+    await ctx.prefill(PROMPT);
+    // Probed after every block, at the positions after the prompt, with 32 tokens (the prompt's last 32).
+    assert.deepEqual(
+      rec.probes.map((p) => [p.at, p.length]),
+      [
+        [600, 256 + 32],
+        [600, 512 + 32],
+        [600, 600 + 32],
+      ],
+    );
+    // The same appended-cache sizes as with a question of its own: A + ΣG + W.
+    for (const run of [
+      (c: ReturnType<typeof model.createContext>) => c.prefill(PROMPT),
+      async (c: ReturnType<typeof model.createContext>) => c.evaluate(PROMPT),
+    ]) {
+      const spy = new SizeSpy({ ratio: 4, blockSize: 256 });
+      const c = model.createContext({ press: spy });
+      await run(c);
+      assert.deepEqual(spy.sizes, [22 + 45 + 22, 22 + 90 + 22, 22 + 135 + 22]);
+    }
+    // An explicit empty question counts as none.
+    const spy = new SizeSpy({ ratio: 4, blockSize: 256 });
+    await model.createContext({ press: spy }).prefill(PROMPT, { question: '' });
+    assert.equal(spy.sizes.length, 3);
+  } finally {
+    await model.close();
+  }
+});
+
+test('divisor 2 is accepted; a budget leaving nothing to choose is a RangeError naming it', async () => {
+  const model = await Model.load(modelPath, { threads: 2 });
+  try {
+    // S = 600, bs = 256, ratio 4: B = 89 (odd), so n = 2 leaves G = 1.
+    const ok = model.createContext({ press: { name: 'laserkv', ratio: 4, blockSize: 256, divisor: 2 } });
+    await ok.prefill(PROMPT, { question: QUESTION });
+    assert.equal(ok.cache.length(0, 0), 44 + 3 * 1 + 44);
+    // S = 500: B = ⌊2·0.25·256·500/756⌋ = ⌊84.66⌋ = 84 (even): G = 0.
+    assert.equal(laserBudget(0.25, 256, 500, 2).G, 0);
+    const refused = model.createContext({ press: { name: 'laserkv', ratio: 4, blockSize: 256, divisor: 2 } });
+    await assert.rejects(
+      refused.prefill(PROMPT.slice(0, 500), { question: QUESTION }),
+      (e: Error) =>
+        e instanceof RangeError && /B = 84, and divisor 2 leaves G = B − 2⌊B\/n⌋ = 0/.test(e.message),
+    );
     assert.throws(
-      () => plain.evaluate(PROMPT),
-      /laserkv is query-aware: prefill the context with \{ question \}/,
+      () => new LaserKvPress({ ratio: 4, divisor: 1 }),
+      /divisor must be a whole number >= 2, got 1/,
     );
   } finally {
     await model.close();

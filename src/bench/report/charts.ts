@@ -1,5 +1,7 @@
-// The report's charts from the sample records: accuracy vs ratio per task, needle depth × length heatmaps per
-// press and ratio, and peak KV memory vs ratio per length. The full cache is a dashed reference line.
+// The report's charts from the sample records: accuracy vs ratio and accuracy vs measured kept fraction per
+// task (at the same nominal ratio presses keep different shares, so the second compares equal budgets), needle
+// depth × length heatmaps per press and ratio, and peak KV memory vs ratio per length. The full cache is a
+// dashed reference line.
 import { formatBytes } from '../../cli/progress.js';
 import { formatLength } from '../runner/spec.js';
 import type { SampleRecord } from '../runner/store.js';
@@ -7,7 +9,14 @@ import { seriesLabel, summarize } from './summary.js';
 import { heatmap, lineChart, type Series } from './svg.js';
 
 function seriesOf(
-  rows: { press: string; mode: SampleRecord['mode']; ratio: number; y: number }[],
+  rows: {
+    press: string;
+    mode: SampleRecord['mode'];
+    matchKept?: boolean;
+    ratio: number;
+    y: number;
+    x?: number;
+  }[],
   colours: Map<string, string>,
 ): Series[] {
   const by = new Map<string, Series>();
@@ -16,10 +25,11 @@ function seriesOf(
     let s = by.get(label);
     if (!s) {
       const colour = colours.get(r.press) ?? '#444444';
-      s = { label, colour, points: [], reference: r.press === 'full', dotted: r.mode === 'aware' };
+      const [reference, dotted, dashed] = [r.press === 'full', r.mode === 'aware', r.matchKept === true];
+      s = { label, colour, points: [], reference, dotted, dashed };
       by.set(label, s);
     }
-    s.points.push([r.ratio, r.y]);
+    s.points.push([r.x ?? r.ratio, r.y]);
   }
   return [...by.values()];
 }
@@ -39,6 +49,37 @@ export function accuracyCharts(records: readonly SampleRecord[], colours: Map<st
       ),
     }),
   );
+}
+
+/** Kept-fraction ticks: halvings of 100% down to the smallest measured fraction. */
+function keptTicks(xs: number[]): number[] {
+  const min = Math.min(...xs, 1);
+  const ticks = [1];
+  while (ticks[ticks.length - 1] / 2 >= min * 0.99) ticks.push(ticks[ticks.length - 1] / 2);
+  return ticks.reverse();
+}
+
+const percent = (x: number) => `${Number((x * 100).toPrecision(3))}%`;
+
+/** Per task: accuracy against the measured kept fraction (mean per press run), the full cache at 100%. */
+export function keptCharts(records: readonly SampleRecord[], colours: Map<string, string>): string[] {
+  const rows = summarize(records, ['task', 'press', 'mode', 'ratio']);
+  return [...new Set(rows.map((r) => r.task))].map((task) => {
+    const here = rows.filter((r) => r.task === task);
+    return lineChart({
+      title: `${task}: accuracy vs kept fraction`,
+      xLabel: 'measured kept fraction of the context',
+      yLabel: 'accuracy',
+      yMax: 1,
+      formatY: (y) => `${Math.round(y * 100)}%`,
+      formatX: percent,
+      xTicks: keptTicks(here.map((r) => r.keptFraction)),
+      series: seriesOf(
+        here.map((r) => ({ ...r, y: r.accuracy, x: r.keptFraction })),
+        colours,
+      ),
+    });
+  });
 }
 
 /** Per length: the cache after the context's compression, and its peak (which includes a prefill chunk). */

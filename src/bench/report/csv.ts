@@ -1,11 +1,14 @@
-// summary.csv: one row per task × press × mode × ratio × length (RFC 4180 quoting).
+// summary.csv: one row per task × press × mode × budget mode × ratio × length (RFC 4180 quoting). `budget` is
+// nominal (the press ran at `ratio`) or matched (--match-kept: calibrated to keep 1/ratio, at `press_ratio`).
 import type { SummaryRow } from './summary.js';
 
 export const CSV_COLUMNS = [
   'task',
   'press',
   'mode',
+  'budget',
   'ratio',
+  'press_ratio',
   'length',
   'samples',
   'accuracy',
@@ -26,7 +29,9 @@ export function summaryCsv(rows: readonly SummaryRow[]): string {
       r.task,
       r.press,
       r.mode,
+      r.matchKept ? 'matched' : 'nominal',
       r.ratio,
+      Number(r.pressRatio.toFixed(4)),
       r.length,
       r.samples,
       r.accuracy.toFixed(4),

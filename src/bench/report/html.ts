@@ -4,10 +4,11 @@
 import { formatBytes } from '../../cli/progress.js';
 import type { KeptView } from '../runner/kept.js';
 import type { SampleRecord } from '../runner/store.js';
-import { accuracyCharts, depthHeatmaps, keptTraceCharts, memoryCharts } from './charts.js';
+import { accuracyCharts, depthHeatmaps, keptCharts, keptTraceCharts, memoryCharts } from './charts.js';
 import { keptSection } from './kept-view.js';
 import { seriesLabel, summarize } from './summary.js';
 import { colourMap, esc } from './svg.js';
+import { ratioText } from './table.js';
 
 export interface ReportInput {
   records: readonly SampleRecord[];
@@ -42,7 +43,7 @@ function table(records: readonly SampleRecord[]): string {
   const head = ['task', 'press', 'ratio', 'samples', 'accuracy', 'kept', 'KV', 'peak KV', 's/sample'];
   const body = rows.map(
     (r) =>
-      `<tr><td>${esc(r.task)}</td><td>${esc(seriesLabel(r))}</td><td>${r.press === 'full' ? 1 : r.ratio}</td><td>${r.samples}</td><td>${(r.accuracy * 100).toFixed(1)}%</td><td>${(r.keptFraction * 100).toFixed(1)}%</td><td>${formatBytes(r.kvBytes)}</td><td>${formatBytes(r.peakKvBytes)}</td><td>${(r.msPerSample / 1000).toFixed(2)}</td></tr>`,
+      `<tr><td>${esc(r.task)}</td><td>${esc(seriesLabel(r))}</td><td>${esc(ratioText(r))}</td><td>${r.samples}</td><td>${(r.accuracy * 100).toFixed(1)}%</td><td>${(r.keptFraction * 100).toFixed(1)}%</td><td>${formatBytes(r.kvBytes)}</td><td>${formatBytes(r.peakKvBytes)}</td><td>${(r.msPerSample / 1000).toFixed(2)}</td></tr>`,
   );
   return `<table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table>`;
 }
@@ -59,6 +60,19 @@ function generating(records: readonly SampleRecord[], colours: Map<string, strin
   ];
 }
 
+/** Which budget modes the records use, in words. */
+function budgets(records: readonly SampleRecord[]): string {
+  const matched = records.some((r) => r.matchKept === true);
+  const nominal = records.some((r) => r.press !== 'full' && r.matchKept !== true);
+  const parts = [
+    nominal ? 'nominal rows ran every press at the ratio shown (presses then keep different shares)' : '',
+    matched
+      ? 'equal-budget rows (=kept, --match-kept) ran each press at the ratio (in brackets) that makes it keep 1/R of the context'
+      : '',
+  ].filter(Boolean);
+  return parts.length === 0 ? '' : `${parts.join('; ')}.`.replace(/^./, (c) => c.toUpperCase());
+}
+
 export function renderReport(input: ReportInput): string {
   const { records } = input;
   const colours = colourMap([...new Set(records.map((r) => r.press))]);
@@ -66,12 +80,15 @@ export function renderReport(input: ReportInput): string {
   const modes = [...new Set(records.filter((r) => r.press !== 'full').map((r) => r.mode))];
   const sections = [
     `<h1>kvsieve bench: ${esc(input.model)}</h1>`,
-    `<p>${records.length} sample runs over ${new Set(records.map((r) => r.task)).size} tasks; compression ${modes.map((m) => `query-${m}`).join(' and ') || 'none'} (query-agnostic: the press compresses the context before the question exists; query-aware: it sees the question first). Written ${esc(input.date)}.</p>`,
+    `<p>${records.length} sample runs over ${new Set(records.map((r) => r.task)).size} tasks; compression ${modes.map((m) => `query-${m}`).join(' and ') || 'none'} (query-agnostic: the press compresses the context before the question exists; query-aware: it sees the question first). Every press follows one protocol: the context is compressed (chunk by chunk where the press does that), then the question and the answer go in uncompressed; “kept” is the measured share of the context's (layer, KV head, token) slots kept after its compression. ${budgets(records)} Written ${esc(input.date)}.</p>`,
     input.note ? `<p class="note">${esc(input.note)}</p>` : '',
     '<h2 id="summary">Summary</h2>',
     table(records),
     '<h2 id="accuracy">Accuracy vs compression ratio</h2>',
     `<div class="charts">${accuracyCharts(records, colours).join('')}</div>`,
+    '<h2 id="accuracy-kept">Accuracy vs kept fraction</h2>',
+    '<p>The same runs placed at the share of the context each press really kept.</p>',
+    `<div class="charts">${keptCharts(records, colours).join('')}</div>`,
     '<h2 id="depth">Needle depth × length</h2>',
     heat.length === 0
       ? '<p>No needle tasks in this run.</p>'

@@ -26,7 +26,12 @@ export function keptSection(view: KeptView | undefined, records: readonly Sample
   const s = view.sample;
   const runs: ViewRun[] = Object.values(view.runs).map((r) => {
     const rec = records.find(
-      (x) => x.promptHash === s.promptHash && x.press === r.press && x.ratio === r.ratio && x.mode === r.mode,
+      (x) =>
+        x.promptHash === s.promptHash &&
+        x.press === r.press &&
+        x.ratio === r.ratio &&
+        x.mode === r.mode &&
+        (x.matchKept === true) === (r.matchKept === true),
     );
     const label = r.press === 'full' ? 'full' : `${seriesLabel(r)} ${r.ratio}×`;
     return { label, keptFraction: r.keptFraction, masks: r.masks, answer: rec?.answer, score: rec?.score };

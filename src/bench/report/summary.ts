@@ -1,4 +1,5 @@
 // Results grouped for tables, CSV and charts: mean score, kept fraction, peak KV memory and time per group.
+// Nominal and equal-budget (--match-kept) runs are never merged: every grouping also keys on the budget mode.
 import type { Mode } from '../runner/spec.js';
 import type { SampleRecord } from '../runner/store.js';
 
@@ -8,7 +9,12 @@ export interface SummaryRow {
   task: string;
   press: string;
   mode: Mode;
+  /** The grid's ratio (with matchKept: the target kept fraction is 1/ratio). */
   ratio: number;
+  /** Equal-budget rows (--match-kept). */
+  matchKept: boolean;
+  /** Mean ratio the press ran at (the calibrated one when matched; 1 for the full cache). */
+  pressRatio: number;
   /** Present when grouped by length. */
   length?: number;
   samples: number;
@@ -30,7 +36,7 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 export function summarize(records: readonly SampleRecord[], by: readonly GroupField[]): SummaryRow[] {
   const groups = new Map<string, SampleRecord[]>();
   for (const r of records) {
-    const k = JSON.stringify(by.map((f) => r[f]));
+    const k = JSON.stringify([r.matchKept === true, ...by.map((f) => r[f])]);
     const g = groups.get(k);
     if (g) g.push(r);
     else groups.set(k, [r]);
@@ -42,6 +48,8 @@ export function summarize(records: readonly SampleRecord[], by: readonly GroupFi
       press: r.press,
       mode: r.mode,
       ratio: r.ratio,
+      matchKept: r.matchKept === true,
+      pressRatio: mean(g.map((x) => x.pressRatio ?? 1)),
       ...(by.includes('length') ? { length: r.length } : {}),
       samples: g.length,
       accuracy: mean(g.map((x) => x.score)),
@@ -59,12 +67,16 @@ export function summarize(records: readonly SampleRecord[], by: readonly GroupFi
       tasks.indexOf(a.task) - tasks.indexOf(b.task) ||
       presses.indexOf(a.press) - presses.indexOf(b.press) ||
       a.mode.localeCompare(b.mode) ||
+      Number(a.matchKept) - Number(b.matchKept) ||
       a.ratio - b.ratio ||
       (a.length ?? 0) - (b.length ?? 0),
   );
 }
 
-/** How a press run is named everywhere in the report: the full cache needs no mode, the rest say theirs. */
-export function seriesLabel(r: { press: string; mode: Mode }): string {
-  return r.press === 'full' ? 'full' : `${r.press} (${r.mode})`;
+/**
+ * How a press run is named everywhere in the report: the full cache needs no mode, the rest say theirs, and
+ * equal-budget runs say so ("=kept").
+ */
+export function seriesLabel(r: { press: string; mode: Mode; matchKept?: boolean }): string {
+  return r.press === 'full' ? 'full' : `${r.press} (${r.mode}${r.matchKept ? ', =kept' : ''})`;
 }

@@ -1,5 +1,5 @@
 // Inline SVG charts drawn by hand (the report must open offline: no chart library, no CDN): a line chart with
-// a log-2 x axis for compression ratios (or a linear one, e.g. generated tokens), and a heatmap.
+// a log-2 x axis (compression ratios, or kept fractions) or a linear one (e.g. generated tokens), and a heatmap.
 
 export function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -38,6 +38,8 @@ export interface Series {
   reference?: boolean;
   /** Dotted: the query-aware run of a press (the same colour as its query-agnostic one). */
   dotted?: boolean;
+  /** Dashed: an equal-budget run (--match-kept) of a press (dash-dotted when also query-aware). */
+  dashed?: boolean;
 }
 
 export interface LineChart {
@@ -47,19 +49,27 @@ export interface LineChart {
   series: Series[];
   yMax: number;
   formatY: (y: number) => string;
-  /** A linear x axis with about five ticks, labelled by `formatX` (default: log-2 compression ratios, `4×`). */
+  /** A linear x axis with about five ticks (default: log-2, for compression ratios and kept fractions). */
   linearX?: boolean;
+  /** x tick labels (default `R×`, for ratios). */
   formatX?: (x: number) => string;
+  /** Where the x ticks go (default: at every x of the data, or five round values on a linear axis). */
+  xTicks?: number[];
 }
 
-const W = 480;
+const PLOT_W = 232;
 const H = 250;
 const M = { left: 78, right: 170, top: 28, bottom: 40 };
 
+/** A series' line style: solid, dotted (aware), dashed (equal budget), dash-dotted (both). */
+function dash(s: Series): string {
+  const pattern = s.dashed ? (s.dotted ? '7 3 2 3' : '7 3') : s.dotted ? '2 3' : '';
+  return pattern ? ` stroke-dasharray="${pattern}"` : '';
+}
+
 export function lineChart(c: LineChart): string {
-  const xs = [
-    ...new Set(c.series.filter((s) => !s.reference).flatMap((s) => s.points.map((p) => p[0]))),
-  ].sort((a, b) => a - b);
+  const data = [...new Set(c.series.filter((s) => !s.reference).flatMap((s) => s.points.map((p) => p[0])))];
+  const xs = [...data, ...(c.xTicks ?? [])].sort((a, b) => a - b);
   if (xs.length === 0) xs.push(1);
   const scale = c.linearX ? (x: number) => x : Math.log2;
   const formatX = c.formatX ?? ((x: number) => `${x}×`);
@@ -67,7 +77,10 @@ export function lineChart(c: LineChart): string {
   const hi = scale(xs[xs.length - 1]);
   // Tall enough for the legend when many presses are compared.
   const h = Math.max(H, M.top + c.series.length * 16 + 10);
-  const pw = W - M.left - M.right;
+  // The legend takes what its longest label needs (about 6.5 px a character at 11 px).
+  const right = Math.max(M.right, 40 + Math.ceil(6.5 * Math.max(0, ...c.series.map((s) => s.label.length))));
+  const W = M.left + PLOT_W + right;
+  const pw = PLOT_W;
   const ph = h - M.top - M.bottom;
   const sx = (x: number) => M.left + (hi === lo ? pw / 2 : ((scale(x) - lo) / (hi - lo)) * pw);
   const yMax = c.yMax > 0 ? c.yMax : 1;
@@ -84,7 +97,7 @@ export function lineChart(c: LineChart): string {
       `<text x="${M.left - 6}" y="${sy(y) + 4}" text-anchor="end">${esc(c.formatY(y))}</text>`,
     );
   }
-  const ticks = c.linearX ? linearTicks(xs[0], xs[xs.length - 1]) : xs;
+  const ticks = c.xTicks ?? (c.linearX ? linearTicks(xs[0], xs[xs.length - 1]) : xs);
   for (const x of ticks)
     out.push(`<text x="${sx(x)}" y="${M.top + ph + 16}" text-anchor="middle">${esc(formatX(x))}</text>`);
   out.push(
@@ -101,7 +114,7 @@ export function lineChart(c: LineChart): string {
     }
     const pts = [...s.points].sort((a, b) => a[0] - b[0]);
     out.push(
-      `<polyline fill="none" stroke="${s.colour}" stroke-width="2"${s.dotted ? ' stroke-dasharray="2 3"' : ''} points="${pts.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')}"/>`,
+      `<polyline fill="none" stroke="${s.colour}" stroke-width="2"${dash(s)} points="${pts.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')}"/>`,
     );
     // A dense linear series (one point per generated token) is a line without markers.
     if (!c.linearX || pts.length <= 12)
@@ -112,9 +125,9 @@ export function lineChart(c: LineChart): string {
   }
   c.series.forEach((s, i) => {
     const y = M.top + 6 + i * 16;
-    const x = W - M.right + 12;
+    const x = W - right + 12;
     out.push(
-      `<line x1="${x}" x2="${x + 18}" y1="${y}" y2="${y}" stroke="${s.colour}" stroke-width="2"${s.reference ? ' stroke-dasharray="5 4"' : s.dotted ? ' stroke-dasharray="2 3"' : ''}/>`,
+      `<line x1="${x}" x2="${x + 18}" y1="${y}" y2="${y}" stroke="${s.colour}" stroke-width="2"${s.reference ? ' stroke-dasharray="5 4"' : dash(s)}/>`,
       `<text x="${x + 24}" y="${y + 4}">${esc(s.label)}</text>`,
     );
   });

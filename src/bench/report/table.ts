@@ -1,5 +1,6 @@
-// The terminal summary: accuracy per task × press × ratio with kept fraction, KV memory (after the context's
-// compression, and peak) and time per sample.
+// The terminal summary: accuracy per task × press × ratio with the measured kept fraction, KV memory (after
+// the context's compression, and peak) and time per sample. Equal-budget rows (--match-kept) show the target
+// as "=1/R" and the ratio each press ran at.
 import { formatBytes } from '../../cli/progress.js';
 import { type SummaryRow, seriesLabel } from './summary.js';
 
@@ -8,7 +9,7 @@ export function summaryTable(rows: readonly SummaryRow[]): string {
   const body = rows.map((r) => [
     r.task,
     seriesLabel(r),
-    r.press === 'full' ? '1' : String(r.ratio),
+    ratioText(r),
     String(r.samples),
     `${(r.accuracy * 100).toFixed(1)}%`,
     `${(r.keptFraction * 100).toFixed(1)}%`,
@@ -24,4 +25,10 @@ export function summaryTable(rows: readonly SummaryRow[]): string {
       .join('  ')
       .trimEnd();
   return [fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(fmt)].join('\n');
+}
+
+/** The ratio column: the press's ratio, or for an equal-budget row the target and the mean ratio run at. */
+export function ratioText(r: SummaryRow): string {
+  if (r.press === 'full') return '1';
+  return r.matchKept ? `=1/${r.ratio} (${Number(r.pressRatio.toPrecision(3))})` : String(r.ratio);
 }

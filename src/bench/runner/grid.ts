@@ -1,6 +1,8 @@
 // The benchmark grid: tasks × lengths × depths × samples × (presses × ratios × modes), in an order that keeps
 // one generated sample in use while every press runs on it. The full cache runs once per sample (its ratio is
-// 1 whatever --ratio says), LASER-KV only query-aware (it needs the question to select anything).
+// 1 whatever --ratio says), LASER-KV only query-aware (the paper's method; elsewhere it can stand in the
+// prompt's last tokens for the question). A press is named with its options (`lagkv:lag=64`). With
+// `matchKept`, a ratio R is a target: every press is run at whatever ratio makes it keep 1/R of the context.
 import { createHash } from 'node:crypto';
 import type { Mode } from './spec.js';
 
@@ -23,6 +25,8 @@ export interface GridSpec {
   depths?: number[];
   samples: number;
   modes: Mode[];
+  /** Equal budgets: each ratio R is the kept fraction 1/R every press is calibrated to (--match-kept). */
+  matchKept?: boolean;
 }
 
 /** One (task, length, depth, seed): the prompt every press of the grid is run on. */
@@ -36,23 +40,40 @@ export interface SampleSpec {
 }
 
 export interface Job extends SampleSpec {
+  /** The press with its options, as `--press` names it (`lagkv:lag=64`). */
   press: string;
+  /** The grid's ratio: the press's own, or with matchKept the target kept fraction 1/ratio. */
   ratio: number;
   mode: Mode;
+  matchKept: boolean;
   /** Hash of the model's identity and every coordinate above: the resume key. */
   key: string;
 }
 
+export interface PressRun {
+  press: string;
+  ratio: number;
+  mode: Mode;
+  matchKept: boolean;
+}
+
+/** The name in a press text (`lagkv` of `lagkv:lag=64`). */
+export function pressName(press: string): string {
+  const colon = press.indexOf(':');
+  return colon < 0 ? press : press.slice(0, colon);
+}
+
 /** The press/ratio/mode runs for one sample; `full` once, `laserkv` aware only, the rest per ratio and mode. */
-export function pressRuns(spec: GridSpec): { press: string; ratio: number; mode: Mode }[] {
-  const runs: { press: string; ratio: number; mode: Mode }[] = [];
+export function pressRuns(spec: GridSpec): PressRun[] {
+  const runs: PressRun[] = [];
+  const matchKept = spec.matchKept === true;
   for (const press of spec.presses) {
     if (press === 'full') {
-      runs.push({ press, ratio: 1, mode: spec.modes[0] });
+      runs.push({ press, ratio: 1, mode: spec.modes[0], matchKept: false });
       continue;
     }
-    const modes: Mode[] = AWARE_ONLY.has(press) ? ['aware'] : spec.modes;
-    for (const ratio of spec.ratios) for (const mode of modes) runs.push({ press, ratio, mode });
+    const modes: Mode[] = AWARE_ONLY.has(pressName(press)) ? ['aware'] : spec.modes;
+    for (const ratio of spec.ratios) for (const mode of modes) runs.push({ press, ratio, mode, matchKept });
   }
   return runs;
 }
@@ -75,7 +96,9 @@ export function expandGrid(spec: GridSpec, modelId: string, usesDepth: (task: st
 }
 
 export function jobKey(modelId: string, j: Omit<Job, 'key' | 'index'>): string {
-  const coords = [modelId, j.task, j.press, j.ratio, j.length, j.depth, j.seed, j.mode];
+  // Matched runs add a coordinate; nominal ones keep the keys they always had (old results still resume).
+  const coords: unknown[] = [modelId, j.task, j.press, j.ratio, j.length, j.depth, j.seed, j.mode];
+  if (j.matchKept) coords.push('match-kept');
   return createHash('sha256').update(JSON.stringify(coords)).digest('hex').slice(0, 20);
 }
 

@@ -12,6 +12,7 @@ export interface KeptRun {
   press: string;
   ratio: number;
   mode: Mode;
+  matchKept?: boolean;
   keptFraction: number;
   /** `[layer][kvHead]` base64 bitmask over the context's positions. */
   masks: string[][];
@@ -27,8 +28,8 @@ export interface KeptView {
   runs: Record<string, KeptRun>;
 }
 
-export function runLabel(r: { press: string; ratio: number; mode: Mode }): string {
-  return `${r.press}|${r.ratio}|${r.mode}`;
+export function runLabel(r: { press: string; ratio: number; mode: Mode; matchKept?: boolean }): string {
+  return `${r.press}|${r.ratio}|${r.mode}${r.matchKept ? '|kept' : ''}`;
 }
 
 /** The kept positions below `n` of every (layer, KV head) in `ctx`'s cache, as bitmasks. */

@@ -1,16 +1,20 @@
-// Runs the grid on one model: each sample is generated once and every press runs on it, greedily, query-
-// agnostic (prefill the context alone, compressing, then feed the question) or query-aware (the press sees the
-// question before the context's final compression, then the question is fed the same way). Finished samples go to results.jsonl; samples already
-// there are skipped, so an interrupted run resumes where it stopped.
+// Runs the grid on one model: each sample is generated once and every press runs on it, greedily, under one
+// protocol (kvpress's): the context is prefilled and compressed (chunk by chunk, or block by block, as the
+// press does), query-agnostic or query-aware (the press sees the question before the context's compression);
+// then the question and the answer go in with compression off, so no press evicts them. The kept fraction is
+// measured right after the context's compression. With --match-kept each press first gets the ratio that
+// makes it keep the target fraction (match.ts). Finished samples go to results.jsonl; samples already there
+// are skipped, so an interrupted run resumes where it stopped.
 import { createHash } from 'node:crypto';
 import { basename, join } from 'node:path';
 import type { Context } from '../../generate/context.js';
 import type { Model } from '../../model/model.js';
-import { pressFromSpec } from '../../presses/index.js';
+import { parsePressText, pressFromSpec } from '../../presses/index.js';
 import { getTask, type TaskContext, type TaskGenerator, type TaskSample } from '../tasks/index.js';
 import { type SplitTokens, splitTokens } from '../tasks/types.js';
 import { expandGrid, type GridSpec, type Job, type SampleSpec, sameSample } from './grid.js';
 import { type KeptView, keptMasks, loadKept, runLabel, saveKept, tokenTexts } from './kept.js';
+import { KeptMatcher } from './match.js';
 import { modelIdentity } from './model-id.js';
 import { formatLength } from './spec.js';
 import { ResultStore, type SampleRecord } from './store.js';
@@ -54,7 +58,8 @@ export async function runBench(model: Model, o: BenchOptions): Promise<BenchResu
   for (const len of o.lengths)
     if (len > n)
       throw new RangeError(`--length ${formatLength(len)} exceeds the model's context of ${n} tokens`);
-  for (const press of o.presses) if (press !== 'full') pressFromSpec({ name: press, ratio: o.ratios[0] });
+  for (const press of o.presses)
+    if (press !== 'full') pressFromSpec({ ...parsePressText(press), ratio: o.ratios[0] });
   const tasks = new Map<string, TaskGenerator>(o.tasks.map((t) => [t, getTask(t, o.taskContext)]));
   const modelId = modelIdentity(model.path);
   const jobs = expandGrid(o, modelId, (t) => tasks.get(t)?.usesDepth === true);
@@ -112,34 +117,40 @@ export async function runBench(model: Model, o: BenchOptions): Promise<BenchResu
     kept,
   };
   let current: Prepared | undefined;
-  for (const job of todo) {
-    if (o.signal?.aborted) break;
-    if (current === undefined || !sameSample(current.spec, job)) current = prepare(job);
-    const task = tasks.get(job.task) as TaskGenerator;
-    const out = await runJob(model, job, current, sameSample(job, shown), o.signal);
-    if (out === undefined) break;
-    if (!store.has(job.key))
-      store.append({
-        key: job.key,
-        modelId,
-        modelName: basename(model.path),
-        family: task.family,
-        ...out.record,
-        score: task.score(out.record.answer, current.sample),
-      });
-    if (out.masks !== undefined) {
-      const { press, ratio, mode } = job;
-      kept.runs[runLabel(job)] = {
-        press,
-        ratio,
-        mode,
-        keptFraction: out.record.keptFraction,
-        masks: out.masks,
-      };
-      saveKept(keptPath, kept);
+  const matcher = o.matchKept ? new KeptMatcher(model) : undefined;
+  try {
+    for (const job of todo) {
+      if (o.signal?.aborted) break;
+      if (current === undefined || !sameSample(current.spec, job)) current = prepare(job);
+      const task = tasks.get(job.task) as TaskGenerator;
+      const out = await runJob(model, job, current, sameSample(job, shown), o.signal, matcher);
+      if (out === undefined) break;
+      if (!store.has(job.key))
+        store.append({
+          key: job.key,
+          modelId,
+          modelName: basename(model.path),
+          family: task.family,
+          ...out.record,
+          score: task.score(out.record.answer, current.sample),
+        });
+      if (out.masks !== undefined) {
+        const { press, ratio, mode, matchKept } = job;
+        kept.runs[runLabel(job)] = {
+          press,
+          ratio,
+          mode,
+          ...(matchKept ? { matchKept } : {}),
+          keptFraction: out.record.keptFraction,
+          masks: out.masks,
+        };
+        saveKept(keptPath, kept);
+      }
+      result.ran++;
+      o.onProgress?.(result.ran, todo.length);
     }
-    result.ran++;
-    o.onProgress?.(result.ran, todo.length);
+  } finally {
+    await matcher?.close();
   }
   result.interrupted = result.ran < todo.length;
   const keys = new Set(jobs.map((j) => j.key));
@@ -170,10 +181,15 @@ async function runJob(
   p: Prepared,
   capture: boolean,
   signal: AbortSignal | undefined,
+  matcher: KeptMatcher | undefined,
 ): Promise<RunOut | undefined> {
-  const ctx: Context = model.createContext({
-    press: job.press === 'full' ? undefined : { name: job.press, ratio: job.ratio },
-  });
+  const spec = job.press === 'full' ? undefined : parsePressText(job.press);
+  let pressRatio = job.ratio;
+  if (spec && job.matchKept && matcher) {
+    const q = job.mode === 'aware' ? p.split.question.length : 0;
+    pressRatio = (await matcher.calibrate(spec, 1 / job.ratio, p.split.context.length, q, job.mode)).ratio;
+  }
+  const ctx: Context = model.createContext({ press: spec && { ...spec, ratio: pressRatio } });
   try {
     const t0 = performance.now();
     const question = job.mode === 'aware' ? p.split.question : undefined;
@@ -185,15 +201,19 @@ async function runJob(
     const t2 = performance.now();
     let answer = '';
     let generated = 0;
-    // The question goes in as decode steps, as if generated: a prefill's end would let one-shot presses
-    // (SnapKV, LASER-KV, ...) compress again with the question in view, making every run query-aware.
-    ctx.evaluate(p.split.question, 'decode');
+    // The question and the answer are never evicted (kvpress's protocol): compression is off from here on, so
+    // no press compresses again with the question in view (which would make every run query-aware) or drops
+    // question tokens while they go in. The exception is a press made to compress while generating (kvpress's
+    // DecodingPress): evicting as the answer grows is what it does, so it keeps compressing there.
+    const decodes = ctx.press?.compressesGenerated === true;
     // keptTrace[i]: the kept fraction with i generated tokens in the cache (a token goes in after it is read).
     const keptTrace: number[] = [];
-    for await (const t of ctx.generate([], {
+    for await (const t of ctx.generate(p.split.question, {
       maxTokens: p.sample.maxNewTokens,
       temperature: 0,
       signal,
+      compress: false,
+      compressGenerated: decodes,
     })) {
       answer += t.text;
       if (t.id >= 0) {
@@ -202,13 +222,16 @@ async function runJob(
       }
     }
     if (ctx.finishReason === 'abort') return undefined;
-    const { task, press, ratio, mode, length, depth, index, seed } = job;
+    if (!decodes) checkProtocol(ctx, p.split.context.length);
+    const { task, press, ratio, mode, length, depth, index, seed, matchKept } = job;
     return {
       record: {
         task,
         press,
         ratio,
         mode,
+        ...(matchKept ? { matchKept } : {}),
+        ...(spec ? { pressRatio } : {}),
         length,
         depth,
         needleDepth: p.sample.depth ?? null,
@@ -232,4 +255,21 @@ async function runJob(
   } finally {
     ctx.dispose();
   }
+}
+
+/**
+ * The protocol's promise, checked on every run: each (layer, KV head) still holds every question and answer
+ * token (compression was off once the context was compressed). A press that broke it would be a bug here.
+ */
+function checkProtocol(ctx: Context, contextTokens: number): void {
+  const { nLayers, nKvHeads } = ctx.model.config;
+  const fed = ctx.tokens.length - contextTokens;
+  for (let l = 0; l < nLayers; l++)
+    for (let h = 0; h < nKvHeads; h++) {
+      const held = ctx.cache.positions(l, h).filter((pos) => pos >= contextTokens).length;
+      if (held !== fed)
+        throw new Error(
+          `bench protocol broken by ${ctx.press?.name}: layer ${l} head ${h} holds ${held} of ${fed} question/answer tokens`,
+        );
+    }
 }

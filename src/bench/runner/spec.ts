@@ -1,5 +1,7 @@
-// Parsing of the benchmark grid's comma lists: task names with ranges, token lengths with a k suffix, ratios,
-// needle depths and modes. Errors are RangeErrors naming the option, so the CLI reports them as usage errors.
+// Parsing of the benchmark grid's comma lists: task names with ranges, presses with options, token lengths
+// with a k suffix, ratios, needle depths and modes. Errors are RangeErrors naming the option, so the CLI
+// reports them as usage errors.
+import { formatPressText, parsePressText, pressFromSpec } from '../../presses/index.js';
 
 /** Query-agnostic: the press compresses the context before the question exists. Query-aware: it sees it. */
 export type Mode = 'agnostic' | 'aware';
@@ -70,6 +72,32 @@ export function parseModes(raw: string): Mode[] {
   if (raw === 'agnostic' || raw === 'aware') return [raw];
   if (raw === 'both') return ['agnostic', 'aware'];
   throw new RangeError(`--mode must be agnostic, aware or both, got "${raw}"`);
+}
+
+/**
+ * Presses with their options: `full,lagkv:lag=64,sink=4,snapkv` is full, lagkv with two options, and snapkv
+ * (an item with `=` belongs to the press before it). Each comes back in its canonical text (options in the
+ * press's declared order), checked against the press at `ratio`.
+ */
+export function parsePresses(raw: string, ratio: number, option = 'press'): string[] {
+  const texts: string[] = [];
+  for (const item of items(option, raw)) {
+    if (item.includes('=') && !item.includes(':')) {
+      if (texts.length === 0) throw new RangeError(`--${option}: "${item}" is an option without a press`);
+      const last = texts[texts.length - 1];
+      texts[texts.length - 1] = `${last}${last.includes(':') ? ',' : ':'}${item}`;
+    } else texts.push(item);
+  }
+  const out = texts.map((text) => {
+    try {
+      const spec = parsePressText(text);
+      if (spec.name !== 'full') pressFromSpec({ ...spec, ratio });
+      return formatPressText(spec);
+    } catch (e) {
+      throw new RangeError(`--${option}: ${(e as Error).message}`);
+    }
+  });
+  return [...new Set(out)];
 }
 
 export function parseNames(option: string, raw: string): string[] {

@@ -12,9 +12,15 @@ export interface SampleRecord {
   modelName: string;
   task: string;
   family: TaskFamily;
+  /** The press with its options (`lagkv:lag=64`). */
   press: string;
+  /** The grid's ratio: the press's own, or with matchKept the target kept fraction 1/ratio. */
   ratio: number;
   mode: Mode;
+  /** Equal-budget run (--match-kept); absent in nominal runs. */
+  matchKept?: boolean;
+  /** The ratio the press ran at (with matchKept, the calibrated one); absent for the full cache. */
+  pressRatio?: number;
   /** Requested length in tokens (the task's own meaning: BABILong counts the context only). */
   length: number;
   /** Requested needle depth, null when the task placed it. */

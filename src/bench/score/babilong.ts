@@ -3,7 +3,10 @@
 // question itself names (those are never the answer). Labels match as substrings, as upstream does — so for
 // qa7 a correct "none" also mentions "one" and is rejected; `wholeWords` turns that off (not the protocol).
 
-/** metrics.py TASK_LABELS. qa8 has none there; its label set is the answer vocabulary of the bAbI task. */
+/**
+ * metrics.py TASK_LABELS as upstream has them since June 2024 (qa7 gained 'three': bAbI's counting task has
+ * answers up to three; without it a correct "three" mentioned no label and scored 0).
+ */
 export const BABILONG_LABELS: Record<string, readonly string[]> = {
   qa1: ['bathroom', 'bedroom', 'garden', 'hallway', 'kitchen', 'office'],
   qa2: ['bathroom', 'bedroom', 'garden', 'hallway', 'kitchen', 'office'],
@@ -11,7 +14,7 @@ export const BABILONG_LABELS: Record<string, readonly string[]> = {
   qa4: ['bathroom', 'bedroom', 'garden', 'hallway', 'kitchen', 'office'],
   qa5: ['Bill', 'Fred', 'Jeff', 'Mary', 'apple', 'football', 'milk'],
   qa6: ['no', 'yes'],
-  qa7: ['two', 'one', 'none'],
+  qa7: ['none', 'one', 'three', 'two'],
   qa8: ['apple', 'football', 'milk', 'nothing'],
   qa9: ['no', 'yes'],
   qa10: ['maybe', 'no', 'yes'],

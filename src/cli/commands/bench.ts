@@ -11,7 +11,7 @@ import {
   parseDepths,
   parseLengths,
   parseModes,
-  parseNames,
+  parsePresses,
   parseRatios,
   parseTasks,
 } from '../../bench/runner/spec.js';
@@ -24,10 +24,12 @@ import { ProgressBar } from '../progress.js';
 
 export const BENCH_HELP = `kvsieve bench [options]
 
-Runs long-context tasks with KV-cache presses at several compression ratios and prompt lengths. Every
-finished sample is appended to OUT/${RESULTS_FILE} (rerunning the same command skips what is done, so an
-interrupted run resumes); at the end come a summary table, OUT/summary.csv and OUT/report.html (charts and
-the kept-token view, one file that opens offline).
+Runs long-context tasks with KV-cache presses at several compression ratios and prompt lengths. One
+protocol for every press: the context is compressed (chunk by chunk where the press does that), then the
+question and the answer go in uncompressed; every table shows the measured kept fraction of the context.
+Every finished sample is appended to OUT/${RESULTS_FILE} (rerunning the same command skips what is done, so
+an interrupted run resumes); at the end come a summary table, OUT/summary.csv and OUT/report.html (charts
+and the kept-token view, one file that opens offline).
 
 ${MODEL_HELP}
       --task LIST         tasks (default passkey): passkey, passkey:DIGITS, recite, recite:DIGITS
@@ -36,7 +38,10 @@ ${MODEL_HELP}
                           babilong:qa1..qa10, longbench:DATASET; ranges like babilong:qa1-qa5
       --press LIST        presses (default full,lagkv,streaming,snapkv), of:
                           ${pressNames().join(', ')}
+                          with options as in kvsieve presses: full,lagkv:lag=64,sink=4,snapkv
       --ratio LIST        compression ratios (default 2,4,8); full runs once per sample
+      --match-kept        equal budgets: each ratio R is a target, and every press runs at the ratio
+                          that makes it keep 1/R of the context (searched on a stand-in model)
       --length LIST       target lengths in tokens, 1k = 1024 (default 1k): the prompt for passkey and
                           LongBench, prompt + answer + tokens to generate for RULER (as RULER sizes
                           max_seq_length), the context alone for BABILong
@@ -63,6 +68,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
       depth: { type: 'string' },
       samples: { type: 'string' },
       mode: { type: 'string' },
+      'match-kept': { type: 'boolean' },
       out: { type: 'string', short: 'o' },
       'show-sample': { type: 'string' },
       babi: { type: 'string' },
@@ -77,17 +83,16 @@ export async function benchCommand(argv: string[]): Promise<void> {
     haystackFile: values.haystack,
   };
   // The parsers throw RangeErrors naming the option: reported as usage errors (exit 2).
+  const ratios = parseRatios(values.ratio ?? '2,4,8');
   const spec = {
     tasks: parseTasks(values.task ?? 'passkey'),
-    presses: parseNames('press', values.press ?? 'full,lagkv,streaming,snapkv'),
-    ratios: parseRatios(values.ratio ?? '2,4,8'),
+    presses: parsePresses(values.press ?? 'full,lagkv,streaming,snapkv', ratios[0]),
+    ratios,
     lengths: parseLengths(values.length ?? '1k'),
     depths: values.depth === undefined ? undefined : parseDepths(values.depth),
     modes: parseModes(values.mode ?? 'agnostic'),
+    matchKept: values['match-kept'] === true,
   };
-  for (const p of spec.presses)
-    if (!pressNames().includes(p))
-      throw new UsageError(`--press: unknown press "${p}" (known: ${pressNames().join(', ')})`);
   for (const t of spec.tasks) {
     if (t.startsWith('babilong:') && values.babi === undefined)
       throw new UsageError(`--task ${t} needs --babi DIR (the bAbI qa*_test.txt files)`);

@@ -1,6 +1,8 @@
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { renderChat } from '../../chat/template.js';
+import type { Context, GeneratedToken } from '../../generate/context.js';
+import { splitAtQuestion } from '../../generate/question.js';
 import type { Model } from '../../model/model.js';
 import { loadFromArgs } from '../load.js';
 import {
@@ -22,7 +24,8 @@ import { formatBytes } from '../progress.js';
 export const CHAT_HELP = `kvsieve chat [options]
 
 Interactive chat with the model's chat template. The whole conversation stays in one KV cache: each turn
-feeds only the new tokens. Commands: /reset, /stats, /exit.
+feeds only the new tokens. Compression is query-aware: each turn, the newest user message is the question
+the press compresses the conversation with; it is then fed uncompressed. Commands: /reset, /stats, /exit.
 
 ${MODEL_HELP}
 ${PRESS_HELP}
@@ -104,16 +107,23 @@ export async function chatCommand(argv: string[]): Promise<void> {
         fed = '';
       }
       let reply = '';
+      const held = ctx.tokens.length;
       try {
-        for await (const t of ctx.generate(full.slice(fed.length), { ...gen, addSpecial: false })) {
+        for await (const t of turn(model, ctx, full.slice(fed.length), line, gen)) {
           reply += t.text;
           process.stdout.write(t.text);
         }
       } catch (e) {
-        // A full context ends the turn, not the session.
+        // A full context (or a press refusing the turn) ends the turn, not the session. If part of the turn
+        // went in, the cache no longer matches the conversation: the next turn starts from a fresh one.
         if (!(e instanceof RangeError)) throw e;
         process.stdout.write(`\n[${e.message}; /reset starts over]\n`);
         messages.pop();
+        if (ctx.tokens.length !== held) {
+          ctx.dispose();
+          ctx = model.createContext({ press });
+          fed = '';
+        }
         continue;
       }
       process.stdout.write('\n');
@@ -124,4 +134,33 @@ export async function chatCommand(argv: string[]): Promise<void> {
     rl.close();
     await model.close();
   }
+}
+
+/**
+ * One turn: the new text up to the user's message is compressed with the message (and what the template puts
+ * after it) as the question, which is then fed uncompressed; decoding compresses as the press does.
+ */
+async function* turn(
+  model: Model,
+  ctx: Context,
+  text: string,
+  question: string,
+  gen: ReturnType<typeof generateOptionsFrom>,
+): AsyncGenerator<GeneratedToken> {
+  const opts = { ...gen, addSpecial: false };
+  const encode = (s: string) => model.tokenizer.encode(s, { addSpecial: false, parseSpecial: true });
+  const split = splitAtQuestion(encode, text, question);
+  // A turn that cannot fit is refused before any of it goes in.
+  const n = split ? split.context.length + split.rest.length : encode(text).length;
+  if (ctx.tokens.length + n > ctx.contextSize)
+    throw new RangeError(
+      `${n} tokens after ${ctx.tokens.length} exceed the context size of ${ctx.contextSize} tokens`,
+    );
+  if (!split) {
+    // Nothing before the message to compress: the message is prefilled as the question of itself.
+    yield* ctx.generate(text, { ...opts, question });
+    return;
+  }
+  await ctx.prefill(split.context, { ...opts, question: split.rest });
+  yield* ctx.generate(split.rest, { ...opts, compress: false });
 }

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
+import { parsePresses } from '../../bench/runner/spec.js';
 import { passkeySample, scorePasskey } from '../../bench/tasks/passkey.js';
-import type { PressSpec } from '../../presses/index.js';
-import { pressFromSpec } from '../../presses/index.js';
+import { type PressSpec, parsePressText } from '../../presses/index.js';
 import { UsageError } from '../errors.js';
 import { loadFromArgs } from '../load.js';
 import { MODEL_HELP, modelOptions, num } from '../options.js';
@@ -14,7 +14,8 @@ compressed ones, and prints each answer, whether it was right, and the KV-cache 
 
 ${MODEL_HELP}
       --lengths N,N,...   prompt lengths in tokens (default 512,1024,2048)
-      --presses P,P,...   presses to compare (default full,lagkv,streaming,knorm)
+      --presses P,P,...   presses to compare (default full,lagkv,streaming,knorm), with options as
+                          in kvsieve presses: full,lagkv:lag=64,sink=4,streaming
   -r, --ratio R           compression ratio for the presses (default 4)
       --digits N          passkey digits (default 5)
       --seed N            which passkeys (default 1)
@@ -43,10 +44,14 @@ export async function demoCommand(argv: string[]): Promise<void> {
   });
   const lengths = (values.lengths ?? '512,1024,2048').split(',').map(parseLength);
   const ratio = num(values, 'ratio', { min: 1 }) ?? 4;
-  const presses: PressSpec[] = (values.presses ?? 'full,lagkv,streaming,knorm').split(',').map((name) => {
-    const spec = name.trim() === 'full' ? { name: 'full' } : { name: name.trim(), ratio };
-    pressFromSpec(spec);
-    return spec;
+  // Presses with options as in bench: full,lagkv:lag=64,sink=4,streaming.
+  const presses: PressSpec[] = parsePresses(
+    values.presses ?? 'full,lagkv,streaming,knorm',
+    ratio,
+    'presses',
+  ).map((text) => {
+    const spec = parsePressText(text);
+    return spec.name === 'full' ? spec : { ...spec, ratio };
   });
   const digits = num(values, 'digits', { int: true, min: 1, max: 256 }) ?? 5;
   const seed = num(values, 'seed', { int: true, min: 0 }) ?? 1;

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { renderChat } from '../../chat/template.js';
+import type { GeneratedToken } from '../../generate/context.js';
+import { splitAtQuestion } from '../../generate/question.js';
 import { UsageError } from '../errors.js';
 import { loadFromArgs } from '../load.js';
 import {
@@ -21,12 +23,16 @@ import { ProgressBar } from '../progress.js';
 
 export const GENERATE_HELP = `kvsieve generate [options] [PROMPT]
 
-Generates a continuation of PROMPT (or --file) and streams it to stdout.
+Generates a continuation of PROMPT (or --file) and streams it to stdout. With --question, compression is
+query-aware: the prompt is compressed with the question in view, then the question is fed after it (as it is,
+uncompressed; with --chat it ends the user message) and the answer generated.
 
 ${MODEL_HELP}
 ${PRESS_HELP}
 ${CACHE_TYPE_HELP}
       --file FILE         read the prompt from FILE
+      --question TEXT     the question asked after the prompt (query-aware compression)
+      --question-file F   read the question from F
       --chat              wrap the prompt as a user message with the model's chat template
       --system TEXT       system message (with --chat)
       --json              print one JSON object with the text, token counts and timings
@@ -42,30 +48,52 @@ export async function generateCommand(argv: string[]): Promise<void> {
       ...pressOptions,
       ...cacheTypeOptions,
       file: { type: 'string', short: 'f' },
+      question: { type: 'string' },
+      'question-file': { type: 'string' },
       chat: { type: 'boolean' },
       system: { type: 'string' },
       json: { type: 'boolean' },
     },
   });
-  let prompt = values.file !== undefined ? readFileSync(values.file, 'utf8') : positionals.join(' ');
+  const prompt = values.file !== undefined ? readFileSync(values.file, 'utf8') : positionals.join(' ');
   if (values.file === undefined && positionals.length === 0)
     throw new UsageError('give a prompt (or --file FILE)');
+  if (values.question !== undefined && values['question-file'] !== undefined)
+    throw new UsageError('give --question or --question-file, not both');
+  const question =
+    values['question-file'] !== undefined ? readFileSync(values['question-file'], 'utf8') : values.question;
+  if (question !== undefined && question.trim() === '') throw new UsageError('--question must not be empty');
   const gen = generateOptionsFrom(values);
   const press = pressSpecFrom(values);
   const cacheType = cacheTypeFrom(values);
   const model = await loadFromArgs(values);
   checkCacheTypeFor(model.config.headDim, cacheType);
   try {
+    const tok = model.tokenizer;
+    let input: string | number[] = prompt;
+    // With a question: the tokens that follow the prompt (the question, with --chat also the end of the
+    // template), which the press probes and which are then fed uncompressed.
+    let rest: number[] | undefined;
     if (values.chat) {
+      const content = question === undefined ? prompt : `${prompt}\n\n${question}`;
       const messages = [
         ...(values.system ? [{ role: 'system', content: values.system }] : []),
-        { role: 'user', content: prompt },
+        { role: 'user', content },
       ];
-      prompt = renderChat(model.chatTemplate, messages, {
+      input = renderChat(model.chatTemplate, messages, {
         addGenerationPrompt: true,
-        bosToken: model.tokenizer.bos !== undefined ? model.tokenizer.tokenToPiece(model.tokenizer.bos) : '',
-        eosToken: model.tokenizer.eos !== undefined ? model.tokenizer.tokenToPiece(model.tokenizer.eos) : '',
+        bosToken: tok.bos !== undefined ? tok.tokenToPiece(tok.bos) : '',
+        eosToken: tok.eos !== undefined ? tok.tokenToPiece(tok.eos) : '',
       });
+      if (question !== undefined) {
+        const encode = (text: string) => tok.encode(text, { addSpecial: false, parseSpecial: true });
+        const split = splitAtQuestion(encode, input, question);
+        if (!split) throw new UsageError('the chat template does not keep the question as written');
+        input = split.context;
+        rest = split.rest;
+      }
+    } else if (question !== undefined) {
+      rest = tok.encode(question, { addSpecial: false, parseSpecial: true });
     }
     const ctx = model.createContext({ press, cacheType });
     const bar = new ProgressBar('prefill');
@@ -74,18 +102,28 @@ export async function generateCommand(argv: string[]): Promise<void> {
     let promptTokens = 0;
     let n = 0;
     let text = '';
-    for await (const t of ctx.generate(prompt, {
-      ...gen,
-      addSpecial: !values.chat,
-      onPrefill: (done, total) => {
-        bar.update(done, total, ' tok');
-        promptTokens = total;
-        if (done === total) {
-          bar.done();
-          tPrefill = performance.now();
-        }
-      },
-    })) {
+    const extra = rest?.length ?? 0;
+    const onPrefill = (done: number, total: number) => {
+      bar.update(done, total + extra, ' tok');
+      promptTokens = total + extra;
+      if (done === total + extra) {
+        bar.done();
+        tPrefill = performance.now();
+      }
+    };
+    const opts = { ...gen, addSpecial: !values.chat };
+    let tokens: AsyncGenerator<GeneratedToken>;
+    if (rest === undefined) tokens = ctx.generate(input, { ...opts, onPrefill });
+    else {
+      await ctx.prefill(input, { ...opts, question: rest, onPrefill });
+      const done = promptTokens - extra;
+      tokens = ctx.generate(rest, {
+        ...opts,
+        compress: false,
+        onPrefill: (d) => onPrefill(done + d, done),
+      });
+    }
+    for await (const t of tokens) {
       if (t.id >= 0) n++;
       text += t.text;
       if (!values.json) process.stdout.write(t.text);

@@ -20,8 +20,10 @@ export const SERVE_HELP = `kvsieve serve [options]
 
 Serves the model over HTTP: an OpenAI-compatible API (/v1/models, /v1/completions, /v1/chat/completions,
 streaming included) and a web page at / to chat and watch the KV cache. Requests may set
-"kvsieve": {"press": NAME, "ratio": R} (or "budget": N) to compress their cache; --press, --ratio and
---budget set the press for requests that name none.
+"kvsieve": {"press": NAME, "ratio": R (or "budget": N), "options": {...}} to compress their cache (options as
+kvsieve presses lists them); --press, --ratio and --budget set the press for requests that name none.
+Compression is query-aware: chat completions take the last user message as the question, completions a
+"kvsieve": {"question": TEXT} asked after the prompt.
 
 ${MODEL_HELP}
 ${PRESS_HELP}
