@@ -117,7 +117,7 @@ function refuseUnsupported(body: Body): void {
   }
 }
 
-const KVSIEVE_FIELDS = ['press', 'ratio', 'budget', 'options', 'question'];
+const KVSIEVE_FIELDS = ['press', 'ratio', 'budget', 'options', 'question', 'cacheType'];
 
 /** The `kvsieve` extension object, its fields checked by name. */
 function extension(body: Body): Body | undefined {

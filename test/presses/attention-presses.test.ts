@@ -221,7 +221,7 @@ test('the registry builds the attention presses and rejects bad options by name'
   assert.equal(pressFromSpec({ name: 'adakv', inner: 'pyramidkv', ratio: 2 }).name, 'adakv(pyramidkv)');
   assert.throws(
     () => pressFromSpec({ name: 'adakv', inner: 'h2o', ratio: 2 }),
-    /inner must be snapkv, pyramidkv or expected/,
+    /adakv: option inner must be snapkv or pyramidkv or expected, got "h2o"/,
   );
   assert.throws(
     () => pressFromSpec({ name: 'snapkv', ratio: 2, kernel: 4 }),

@@ -102,12 +102,12 @@ test('decoding: options are checked and the inner press must score tokens', () =
   );
   assert.throws(
     () => pressFromSpec({ name: 'decoding', ratio: 4, inner: 'tova' }),
-    /inner must be a press that scores tokens \(.*keydiff.*\), got tova/,
+    /decoding: option inner must be knorm or .*keydiff.*, got "tova"/,
   );
-  assert.throws(() => pressFromSpec({ name: 'decoding', ratio: 4, inner: 'decoding' }), /got decoding/);
+  assert.throws(() => pressFromSpec({ name: 'decoding', ratio: 4, inner: 'decoding' }), /got "decoding"/);
   assert.throws(
     () => pressFromSpec({ name: 'decoding', ratio: 4, prefill: 'yes' }),
-    /prefill must be true or false/,
+    /option prefill must be true or false/,
   );
 });
 
