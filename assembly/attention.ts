@@ -7,7 +7,7 @@
 // different lengths and with gaps). Split segments (decode: FlashDecoding) are merged by attentionMerge.
 // When a press asks for probabilities, a second pass recomputes each row's scores and normalises them with
 // the row's final max and sum.
-import { f16, hi4, hsum, lo4, madd, weightHalves } from './simd';
+import { expInRange, f16, hi4, hsum, lo4, madd, weightHalves } from './simd';
 import { F16, F32, Q4_0, Q8_0 } from './types';
 
 /** Keys per tile. */
@@ -144,27 +144,10 @@ function scoreTile(a: usize, b: usize, two: bool, kt: usize, d4: usize, nk: i32,
   }
 }
 
-const LOG2E: f32 = 1.4426950408889634;
-const LN2: f32 = 0.6931471805599453;
-
-/**
- * e^x for x ≤ 0 (softmax arguments after the max is subtracted): 2^n · 2^f with n = round(x·log2 e) and a
- * degree-6 Taylor polynomial for 2^f on |f| ≤ 1/2 (relative error ~1e-7). Below -87 (and for -∞) the
- * result is 0 rather than a subnormal.
- */
+/** e^x for x ≤ 0 (softmax arguments after the max is subtracted); below -87 (and for -∞) 0, not a subnormal. */
 // @ts-ignore: decorator
 @inline function expNeg(x: v128): v128 {
-  const t = f32x4.mul(x, f32x4.splat(LOG2E));
-  const n = f32x4.nearest(t);
-  const f = f32x4.mul(f32x4.sub(t, n), f32x4.splat(LN2));
-  let p = madd(f, f32x4.splat(1.0 / 720), f32x4.splat(1.0 / 120));
-  p = madd(f, p, f32x4.splat(1.0 / 24));
-  p = madd(f, p, f32x4.splat(1.0 / 6));
-  p = madd(f, p, f32x4.splat(0.5));
-  p = madd(f, p, f32x4.splat(1));
-  p = madd(f, p, f32x4.splat(1));
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
-  return v128.and(f32x4.mul(p, scale), f32x4.ge(x, f32x4.splat(-87)));
+  return v128.and(expInRange(f32x4.max(x, f32x4.splat(-87))), f32x4.ge(x, f32x4.splat(-87)));
 }
 
 /** Lanes j..j+3 of a row whose first `lim` entries count: a mask of the lanes below lim. */
