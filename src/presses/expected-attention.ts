@@ -81,13 +81,21 @@ export class ExpectedAttentionPress implements HeadScorer {
       this.stats.set(layer, st);
     }
     const x = new Float64Array(d);
+    const pairs = obs.rope.dims / 2;
+    const cos = new Float64Array(pairs);
+    const sin = new Float64Array(pairs);
     for (let t = 0; t < obs.nTokens; t++) {
       if (obs.positions[t] < this.nSink) continue;
       st.count++;
+      // The rotation undoing this token's position, once for all its heads (the trigonometry dominated).
+      for (let i = 0; i < pairs; i++) {
+        cos[i] = Math.cos(-obs.positions[t] * obs.rope.invFreq[i]);
+        sin[i] = Math.sin(-obs.positions[t] * obs.rope.invFreq[i]);
+      }
       for (let h = 0; h < H; h++) {
         const o = (t * H + h) * d;
         for (let c = 0; c < d; c++) x[c] = obs.queries[o + c];
-        rotate(x, obs.rope, -obs.positions[t]);
+        turn(x, obs.rope, cos, sin);
         const S = st.sum.subarray(h * d, (h + 1) * d);
         const O = st.outer.subarray(h * d * d, (h + 1) * d * d);
         for (let a = 0; a < d; a++) {
@@ -138,17 +146,15 @@ export class ExpectedAttentionPress implements HeadScorer {
   }
 }
 
-/** Turns `x` (one head, `[d]`) in place by the rotation of position `p` (negative `p` undoes it). */
-export function rotate(x: Float64Array, rope: Rotary, p: number): void {
+/** Turns `x` (one head, `[d]`) in place by the rotation whose per-pair cosines and sines are given. */
+function turn(x: Float64Array, rope: Rotary, cos: Float64Array, sin: Float64Array): void {
   const pairs = rope.dims / 2;
   for (let i = 0; i < pairs; i++) {
     const a = rope.layout === 'normal' ? 2 * i : i;
     const b = rope.layout === 'normal' ? a + 1 : i + pairs;
-    const c = Math.cos(p * rope.invFreq[i]);
-    const s = Math.sin(p * rope.invFreq[i]);
     const xa = x[a];
-    x[a] = xa * c - x[b] * s;
-    x[b] = xa * s + x[b] * c;
+    x[a] = xa * cos[i] - x[b] * sin[i];
+    x[b] = xa * sin[i] + x[b] * cos[i];
   }
 }
 
