@@ -128,7 +128,7 @@ export function describePresses(): { name: string; describe: string }[] {
 
 /** Builds a press from its name and options; unknown names and bad options are RangeErrors naming them. */
 export function pressFromSpec(spec: PressSpec): Press {
-  const p = PRESSES[spec.name];
+  const p = Object.hasOwn(PRESSES, spec.name) ? PRESSES[spec.name] : undefined; // never Object.prototype's
   if (!p) throw new RangeError(`unknown press "${spec.name}" (known: ${pressNames().join(', ')})`);
   for (const key of ['ratio', 'budget'] as const) {
     if (spec[key] !== undefined && typeof spec[key] !== 'number')
