@@ -35,6 +35,8 @@ export interface GenerateOptions extends SamplingOptions, Omit<PrefillOptions, '
   maxTokens?: number;
   /** Generation ends before the first occurrence of any of these strings. */
   stop?: string[];
+  /** Leave control tokens such as `<s>` out of the text (default false: every token's text). */
+  skipSpecial?: boolean;
 }
 
 export interface GeneratedToken {
@@ -283,7 +285,7 @@ export class Context {
       if (!this.lastLogits) throw new RangeError('empty prompt on an empty context');
       logits = this.lastLogits;
     } else logits = await this.prefill(prompt, opts);
-    const decoder = tok.createStreamDecoder();
+    const decoder = tok.createStreamDecoder({ skipSpecial: opts.skipSpecial });
     for (let n = 0; n < maxTokens; n++) {
       if (opts.signal?.aborted || logits === undefined) {
         this.finishReason = 'abort';

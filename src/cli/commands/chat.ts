@@ -2,8 +2,11 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { renderChat } from '../../chat/template.js';
 import type { Model } from '../../model/model.js';
-import { loadFromArgs } from '../load.js';
+import { loadFromArgs, noteChatTemplate } from '../load.js';
 import {
+  CONTEXT_HELP,
+  contextOptions,
+  contextSizeFrom,
   generateOptionsFrom,
   MODEL_HELP,
   modelOptions,
@@ -18,10 +21,12 @@ import { formatBytes } from '../progress.js';
 export const CHAT_HELP = `kvsieve chat [options]
 
 Interactive chat with the model's chat template. The whole conversation stays in one KV cache: each turn
-feeds only the new tokens. Commands: /reset, /stats, /exit.
+feeds only the new tokens. Commands: /reset, /stats, /exit. Ctrl-C stops a reply and returns to the
+prompt; at the prompt (or a second time) it quits.
 
 ${MODEL_HELP}
 ${PRESS_HELP}
+${CONTEXT_HELP}
       --system TEXT       system message
 ${SAMPLING_HELP}`;
 
@@ -41,34 +46,56 @@ function render(
 export async function chatCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { ...modelOptions, ...samplingOptions, ...pressOptions, system: { type: 'string' } },
+    options: {
+      ...modelOptions,
+      ...samplingOptions,
+      ...pressOptions,
+      ...contextOptions,
+      system: { type: 'string' },
+    },
   });
   const gen = generateOptionsFrom(values);
   const press = pressSpecFrom(values);
   const model = await loadFromArgs(values);
+  const contextSize = contextSizeFrom(values, model.config.contextLength);
+  noteChatTemplate(model);
   const rl = createInterface({
     input: process.stdin,
     output: process.stdout,
     terminal: process.stdin.isTTY === true,
   });
+  // Ctrl-C: in a terminal readline (in raw mode) turns it into a 'SIGINT' event on rl; with piped input it is a
+  // real signal. Either way it stops the reply under way, or, at the prompt or a second time, ends the chat.
+  let reply: AbortController | undefined;
+  let quitting = false;
+  const interrupt = () => {
+    if (reply && !reply.signal.aborted) {
+      reply.abort();
+      return;
+    }
+    quitting = true;
+    rl.close();
+  };
+  rl.on('SIGINT', interrupt);
+  process.on('SIGINT', interrupt);
   const initial = values.system ? [{ role: 'system', content: values.system }] : [];
   let messages = [...initial];
-  let ctx = model.createContext({ press });
+  let ctx = model.createContext({ press, contextSize });
   /** The rendered text the cache already holds. */
   let fed = '';
   try {
     // Lines are read through the async iterator, which buffers input typed (or piped) while a reply streams.
     const lines = rl[Symbol.asyncIterator]();
-    for (;;) {
+    while (!quitting) {
       rl.setPrompt('> ');
       rl.prompt();
       const next = await lines.next();
-      if (next.done) break; // stdin closed
+      if (next.done || quitting) break; // stdin closed, or Ctrl-C at the prompt
       const line = String(next.value).trim();
       if (line === '/exit' || line === '/quit') break;
       if (line === '/reset') {
         ctx.dispose();
-        ctx = model.createContext({ press });
+        ctx = model.createContext({ press, contextSize });
         messages = [...initial];
         fed = '';
         continue;
@@ -87,13 +114,21 @@ export async function chatCommand(argv: string[]): Promise<void> {
       // start over from a fresh cache.
       if (!full.startsWith(fed)) {
         ctx.dispose();
-        ctx = model.createContext({ press });
+        ctx = model.createContext({ press, contextSize });
         fed = '';
       }
-      let reply = '';
+      let text = '';
+      let produced = 0;
+      reply = new AbortController();
       try {
-        for await (const t of ctx.generate(full.slice(fed.length), { ...gen, addSpecial: false })) {
-          reply += t.text;
+        for await (const t of ctx.generate(full.slice(fed.length), {
+          ...gen,
+          addSpecial: false,
+          skipSpecial: values.special !== true,
+          signal: reply.signal,
+        })) {
+          if (t.id >= 0) produced++;
+          text += t.text;
           process.stdout.write(t.text);
         }
       } catch (e) {
@@ -102,13 +137,28 @@ export async function chatCommand(argv: string[]): Promise<void> {
         process.stdout.write(`\n[${e.message}; /reset starts over]\n`);
         messages.pop();
         continue;
+      } finally {
+        reply = undefined;
       }
-      process.stdout.write('\n');
-      messages.push({ role: 'assistant', content: reply.trim() });
-      fed = full + reply;
+      if (ctx.finishReason === 'abort') {
+        process.stdout.write('\n[reply interrupted]\n');
+        if (produced === 0) {
+          // Stopped inside the prompt: the cache may hold part of it, so the next turn starts afresh.
+          messages.pop();
+          ctx.dispose();
+          ctx = model.createContext({ press, contextSize });
+          fed = '';
+          continue;
+        }
+      } else process.stdout.write('\n');
+      // An interrupted reply stays in the conversation as far as it went: the cache holds it.
+      messages.push({ role: 'assistant', content: text.trim() });
+      fed = full + text;
     }
   } finally {
     rl.close();
+    process.off('SIGINT', interrupt);
     await model.close();
   }
+  if (quitting) process.exitCode = 130;
 }

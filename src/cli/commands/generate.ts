@@ -1,9 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { renderChat } from '../../chat/template.js';
 import { UsageError } from '../errors.js';
-import { loadFromArgs } from '../load.js';
+import { loadFromArgs, noteChatTemplate, readOptionFile } from '../load.js';
 import {
+  CONTEXT_HELP,
+  contextOptions,
+  contextSizeFrom,
   generateOptionsFrom,
   MODEL_HELP,
   modelOptions,
@@ -17,10 +19,12 @@ import { ProgressBar } from '../progress.js';
 
 export const GENERATE_HELP = `kvsieve generate [options] [PROMPT]
 
-Generates a continuation of PROMPT (or --file) and streams it to stdout.
+Generates a continuation of PROMPT (or --file) and streams it to stdout. An empty PROMPT ("") starts from
+the BOS token alone.
 
 ${MODEL_HELP}
 ${PRESS_HELP}
+${CONTEXT_HELP}
       --file FILE         read the prompt from FILE
       --chat              wrap the prompt as a user message with the model's chat template
       --system TEXT       system message (with --chat)
@@ -35,20 +39,23 @@ export async function generateCommand(argv: string[]): Promise<void> {
       ...modelOptions,
       ...samplingOptions,
       ...pressOptions,
+      ...contextOptions,
       file: { type: 'string', short: 'f' },
       chat: { type: 'boolean' },
       system: { type: 'string' },
       json: { type: 'boolean' },
     },
   });
-  let prompt = values.file !== undefined ? readFileSync(values.file, 'utf8') : positionals.join(' ');
+  let prompt = values.file !== undefined ? readOptionFile('file', values.file) : positionals.join(' ');
   if (values.file === undefined && positionals.length === 0)
     throw new UsageError('give a prompt (or --file FILE)');
   const gen = generateOptionsFrom(values);
   const press = pressSpecFrom(values);
   const model = await loadFromArgs(values);
   try {
+    const contextSize = contextSizeFrom(values, model.config.contextLength);
     if (values.chat) {
+      noteChatTemplate(model);
       const messages = [
         ...(values.system ? [{ role: 'system', content: values.system }] : []),
         { role: 'user', content: prompt },
@@ -59,16 +66,25 @@ export async function generateCommand(argv: string[]): Promise<void> {
         eosToken: model.tokenizer.eos !== undefined ? model.tokenizer.tokenToPiece(model.tokenizer.eos) : '',
       });
     }
-    const ctx = model.createContext({ press });
+    // An empty prompt starts from BOS alone, as llama.cpp and llama2.c do.
+    let input: string | number[] = prompt;
+    if (prompt === '') {
+      const bos = model.tokenizer.bos;
+      if (bos === undefined)
+        throw new UsageError('the prompt is empty and this model has no BOS token to start from');
+      input = [bos];
+    }
+    const ctx = model.createContext({ press, contextSize });
     const bar = new ProgressBar('prefill');
     const t0 = performance.now();
     let tPrefill = t0;
     let promptTokens = 0;
     let n = 0;
     let text = '';
-    for await (const t of ctx.generate(prompt, {
+    for await (const t of ctx.generate(input, {
       ...gen,
       addSpecial: !values.chat,
+      skipSpecial: values.special !== true,
       onPrefill: (done, total) => {
         bar.update(done, total, ' tok');
         promptTokens = total;
@@ -91,6 +107,8 @@ export async function generateCommand(argv: string[]): Promise<void> {
         completionTokens: n,
         prefillTokensPerSecond: promptTokens / ((tPrefill - t0) / 1000),
         decodeTokensPerSecond: n / ((t1 - tPrefill) / 1000),
+        seed: gen.seed,
+        contextSize: ctx.contextSize,
         press: ctx.press?.name ?? 'full',
         keptFraction: ctx.keptFraction,
         kvBytes: ctx.cache.bytes,
