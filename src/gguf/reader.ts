@@ -468,6 +468,10 @@ export class Metadata {
   has(key: string): boolean {
     return this.map.has(key);
   }
+  /** Every entry (e.g. to rebuild the tokenizer on a worker thread). */
+  entries(): ReadonlyMap<string, GgufValue> {
+    return this.map;
+  }
   raw(key: string): GgufValue | undefined {
     return this.map.get(key);
   }

@@ -1,8 +1,11 @@
-// POST /v1/completions and /v1/chat/completions: validate, tokenize and size-check the prompt (400s come before
-// any queueing), wait for a generation slot, then stream or collect the text. The context is freed however the
-// request ends; a client that disconnects aborts its generation at the next token.
+// POST /v1/completions and /v1/chat/completions: validate, tokenize (on a prompt worker) and size-check the
+// prompt and max_tokens (400s come before any queueing for a generation slot), wait for a slot, then stream or
+// collect the text. The context is freed however the request ends; a client that disconnects aborts its
+// generation at the next token (or its tokenizing, if it is still waiting for a worker).
 import { randomBytes, randomInt } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
+import { ChatTemplateError } from '../chat/template.js';
+import type { Context } from '../generate/context.js';
 import type { Model } from '../model/model.js';
 import type { PressSpec } from '../presses/index.js';
 import { type CacheSnapshot, keptFraction, snapshotCache } from './cache-view.js';
@@ -11,7 +14,8 @@ import { EventStream, sendJson } from './http.js';
 import type { Limiter } from './limiter.js';
 import { chatShape, completionShape, type KvsieveStats, type ResponseShape, type Usage } from './openai.js';
 import { contextFor } from './press.js';
-import { chatPrompt, chatSegments, completionPrompt, completionSegments } from './prompt.js';
+import { completionSegments, PromptTooLong } from './prompt.js';
+import type { PromptWorkers } from './prompt-workers.js';
 import { parseChat, parseCompletion } from './requests.js';
 
 export interface GenerationDeps {
@@ -27,6 +31,8 @@ export interface GenerationDeps {
   /** Registers a live cache (for the stats endpoint); returns the function that unregisters it. */
   track: (cacheBytes: () => number) => () => void;
   keepSnapshot: (s: CacheSnapshot) => void;
+  /** Tokenizing and segment mapping, off the serving thread. */
+  prompts: PromptWorkers;
 }
 
 /** What the request log records about a generation. */
@@ -39,6 +45,11 @@ export interface GenerationRecord {
 
 export type Endpoint = 'chat' | 'completion';
 
+/** A 400 in the words OpenAI uses when the prompt, or the prompt and max_tokens, exceed the context. */
+function contextExceeded(message: string, param: string): ApiError {
+  return invalid(message, param, 'context_length_exceeded');
+}
+
 export async function handleGeneration(
   deps: GenerationDeps,
   endpoint: Endpoint,
@@ -50,28 +61,24 @@ export async function handleGeneration(
   const chat = endpoint === 'chat' ? parseChat(body) : undefined;
   const completion = endpoint === 'completion' ? parseCompletion(body, model.config.vocabSize) : undefined;
   const params = (chat ?? completion)!;
-  const ids = chat ? chatPrompt(model, chat.messages) : completionPrompt(model, completion!.prompt);
-  const press = params.press ?? deps.defaultPress;
-  const limit = deps.contextSize ?? model.config.contextLength;
-  if (ids.length > limit) {
-    throw invalid(
-      `this model's maximum context length is ${limit} tokens, but the ${chat ? 'messages' : 'prompt'} ` +
-        `came to ${ids.length} tokens`,
-      chat ? 'messages' : 'prompt',
-      'context_length_exceeded',
+  if (params.model !== undefined && params.model !== deps.modelId) {
+    throw new ApiError(
+      404,
+      `the model "${params.model}" does not exist here; this server has "${deps.modelId}"`,
+      'invalid_request_error',
+      'model',
+      'model_not_found',
     );
   }
-  const ctx = contextFor(model, press, limit);
-  const id = `${chat ? 'chatcmpl' : 'cmpl'}-${randomBytes(12).toString('hex')}`;
-  const meta = {
-    id,
-    model: deps.modelId,
-    created: Math.floor(Date.now() / 1000),
-    includeUsage: params.includeUsage,
-  };
-  const shape: ResponseShape = chat ? chatShape(meta) : completionShape(meta);
-  // OpenAI's defaults: 16 tokens for completions, the rest of the context for chat.
-  const maxTokens = params.sampling.maxTokens ?? (chat ? limit - ids.length : 16);
+  const press = params.press ?? deps.defaultPress;
+  const limit = deps.contextSize ?? model.config.contextLength;
+  const promptParam = chat ? 'messages' : 'prompt';
+  const tooLong = (tokens: number, exact: boolean) =>
+    contextExceeded(
+      `this model's maximum context length is ${limit} tokens, but the ${promptParam} came to ` +
+        `${exact ? '' : 'at least '}${tokens} tokens`,
+      promptParam,
+    );
 
   const abort = new AbortController();
   const onClose = () => {
@@ -79,12 +86,53 @@ export async function handleGeneration(
   };
   res.on('close', onClose);
   deps.inflight.add(abort);
-  const untrack = deps.track(() => ctx.cache.bytes);
-  const queuedAt = performance.now();
-  let queuedMs = 0;
+  let ids: number[] = [];
   let completionTokens = 0;
   let finishReason = 'refused';
+  let queuedMs = 0;
+  let ctx: Context | undefined;
+  let untrack: (() => void) | undefined;
   try {
+    // Tokenizing runs on the prompt workers: a long prompt costs its sender time, not everyone else.
+    try {
+      if (chat) ids = await deps.prompts.chat(chat.messages, limit, abort.signal);
+      else if (typeof completion!.prompt !== 'string') ids = completion!.prompt;
+      else {
+        // A lower bound on the token count refuses a huge prompt at once, before it waits for a worker.
+        const atLeast = model.tokenizer.minTokens(completion!.prompt, { addSpecial: true });
+        if (atLeast > limit) throw new PromptTooLong(atLeast, false);
+        ids = await deps.prompts.completion(completion!.prompt, limit, abort.signal);
+      }
+    } catch (e) {
+      if (e instanceof PromptTooLong) throw tooLong(e.tokens, e.exact);
+      if (e instanceof ChatTemplateError) throw invalid(e.message, 'messages');
+      throw e;
+    }
+    if (ids.length > limit) throw tooLong(ids.length, true);
+    const asked = params.sampling.maxTokens;
+    if (asked !== undefined && ids.length + asked > limit) {
+      throw contextExceeded(
+        `this model's maximum context length is ${limit} tokens, but ${ids.length + asked} were requested ` +
+          `(${ids.length} in the ${promptParam}, ${asked} in ${params.maxTokensParam}); ` +
+          `reduce the ${promptParam} or ${params.maxTokensParam}`,
+        params.maxTokensParam,
+      );
+    }
+    const context = contextFor(model, press, limit);
+    ctx = context;
+    const id = `${chat ? 'chatcmpl' : 'cmpl'}-${randomBytes(12).toString('hex')}`;
+    const meta = {
+      id,
+      model: deps.modelId,
+      created: Math.floor(Date.now() / 1000),
+      includeUsage: params.includeUsage,
+    };
+    const shape: ResponseShape = chat ? chatShape(meta) : completionShape(meta);
+    // OpenAI's defaults: 16 tokens for completions (within what the context has left), the rest of the
+    // context for chat.
+    const maxTokens = asked ?? (chat ? limit - ids.length : Math.min(16, limit - ids.length));
+    untrack = deps.track(() => context.cache.bytes);
+    const queuedAt = performance.now();
     const release = await deps.limiter.acquire(abort.signal);
     queuedMs = performance.now() - queuedAt;
     const stream = params.stream ? new EventStream(res) : undefined;
@@ -100,13 +148,13 @@ export async function handleGeneration(
         stop,
         signal: abort.signal,
       };
-      for await (const t of ctx.generate(ids, options)) {
+      for await (const t of context.generate(ids, options)) {
         if (t.id >= 0) completionTokens++;
         if (t.text === '') continue;
         if (stream) stream.send(shape.delta(t.text));
         else text += t.text;
       }
-      finishReason = ctx.finishReason ?? 'stop';
+      finishReason = context.finishReason ?? 'stop';
       if (finishReason === 'abort') {
         // A disconnected client hears nothing more; a shutdown tells the client why its answer stopped.
         const reason: unknown = abort.signal.reason;
@@ -117,10 +165,10 @@ export async function handleGeneration(
         return;
       }
       const reason = finishReason === 'length' ? 'length' : 'stop';
-      const snapshot = snapshotCache(ctx, id, ids.length, (promptTokens, tokensSeen) =>
+      const snapshot = snapshotCache(context, id, ids.length, (promptTokens, tokensSeen) =>
         chat
-          ? chatSegments(model, chat.messages, promptTokens, tokensSeen)
-          : completionSegments(promptTokens, tokensSeen),
+          ? deps.prompts.segments(chat.messages, promptTokens, tokensSeen)
+          : Promise.resolve(completionSegments(promptTokens, tokensSeen)),
       );
       deps.keepSnapshot(snapshot);
       const stats: KvsieveStats = {
@@ -156,8 +204,8 @@ export async function handleGeneration(
   } finally {
     res.off('close', onClose);
     deps.inflight.delete(abort);
-    untrack();
-    ctx.dispose();
+    untrack?.();
+    ctx?.dispose();
     record({ promptTokens: ids.length, completionTokens, finishReason, queuedMs });
   }
 }
