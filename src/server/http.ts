@@ -2,8 +2,46 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError, invalid } from './errors.js';
 
-/** Reads and parses a JSON object body, refusing more than `limit` bytes (413) and anything not JSON (400). */
-export async function readJsonObject(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
+/** Deepest nesting of arrays and objects a request body may have; OpenAI requests need about 5. */
+export const MAX_JSON_DEPTH = 64;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_ARRAY = 0x5b;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_ARRAY = 0x5d;
+const CLOSE_OBJECT = 0x7d;
+
+/**
+ * Whether JSON text nests arrays and objects deeper than `max`: one pass over the bytes, outside strings,
+ * before anything is parsed. A megabyte of `[[[[...` is refused in a millisecond instead of being parsed
+ * (and walked by the validators) for seconds while every other request waits.
+ */
+export function nestsDeeperThan(bytes: Uint8Array, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (inString) {
+      if (b === BACKSLASH) i++;
+      else if (b === QUOTE) inString = false;
+    } else if (b === QUOTE) inString = true;
+    else if (b === OPEN_ARRAY || b === OPEN_OBJECT) {
+      if (++depth > max) return true;
+    } else if (b === CLOSE_ARRAY || b === CLOSE_OBJECT) depth--;
+  }
+  return false;
+}
+
+/**
+ * Reads and parses a JSON object body, refusing more than `limit` bytes (413), nesting deeper than `maxDepth`
+ * and anything not JSON (400).
+ */
+export async function readJsonObject(
+  req: IncomingMessage,
+  limit: number,
+  maxDepth = MAX_JSON_DEPTH,
+): Promise<Record<string, unknown>> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
   const chunks: Buffer[] = [];
@@ -14,9 +52,13 @@ export async function readJsonObject(req: IncomingMessage, limit: number): Promi
     if (size > limit) throw tooLarge(limit);
     chunks.push(chunk);
   }
+  const bytes = Buffer.concat(chunks);
+  if (nestsDeeperThan(bytes, maxDepth)) {
+    throw invalid(`the request body nests arrays and objects more than ${maxDepth} deep`);
+  }
   let body: unknown;
   try {
-    body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    body = JSON.parse(bytes.toString('utf8'));
   } catch (e) {
     throw invalid(`the request body is not valid JSON: ${(e as Error).message}`);
   }

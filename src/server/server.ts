@@ -1,5 +1,6 @@
 // The HTTP server: OpenAI-compatible routes, the kvsieve extensions (cache view, stats), the web page, the
-// API key check on every route, and graceful shutdown.
+// Host/Origin checks and the API key on every route, limits on slow clients and open connections, and
+// graceful shutdown.
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,8 +12,10 @@ import { keyChecker } from './auth.js';
 import { describeSnapshot, SnapshotStore } from './cache-view.js';
 import { ApiError, notFound, toApiError } from './errors.js';
 import { type Endpoint, type GenerationDeps, type GenerationRecord, handleGeneration } from './generation.js';
-import { readJsonObject, sendError, sendJson } from './http.js';
+import { MAX_JSON_DEPTH, readJsonObject, sendError, sendJson } from './http.js';
 import { Limiter } from './limiter.js';
+import { corsHeaders, hostAllowed, type OriginPolicy, originVerdict } from './origin.js';
+import { PromptWorkers } from './prompt-workers.js';
 
 export interface ServerOptions {
   model: Model;
@@ -29,6 +32,18 @@ export interface ServerOptions {
   defaultPress?: PressSpec;
   /** Largest request body (default 4 MiB). */
   maxBodyBytes?: number;
+  /** Deepest nesting of arrays and objects in a body (default 64). */
+  maxJsonDepth?: number;
+  /** Host names the Host header may carry besides IP addresses and localhost ("*": any). */
+  allowedHosts?: string[];
+  /** Origins whose web pages may call the API ("*": any); other cross-origin requests get a 403. */
+  cors?: string[];
+  /** Time a client has to send its whole request, headers and body (default 60 s): slow bodies end in a 408. */
+  requestTimeoutMs?: number;
+  /** Time a client has to send the request headers (default 15 s). */
+  headersTimeoutMs?: number;
+  /** Open connections at most (default 128); past it, new connections are closed at once. */
+  maxConnections?: number;
   /** Finished requests whose cache view stays available (default 16). */
   snapshots?: number;
   log?: (entry: RequestLogEntry) => void;
@@ -66,6 +81,8 @@ export class KvsieveServer {
   private readonly authorized: (req: IncomingMessage) => boolean;
   private readonly page: string;
   private readonly created = Math.floor(Date.now() / 1000);
+  private readonly prompts: PromptWorkers;
+  private readonly origins: OriginPolicy;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly opts: ServerOptions) {
@@ -73,8 +90,21 @@ export class KvsieveServer {
     this.limiter = new Limiter(opts.concurrency ?? 1, opts.maxQueue ?? 16);
     this.snapshots = new SnapshotStore(opts.snapshots ?? 16);
     this.authorized = keyChecker(opts.apiKey);
+    this.origins = { allowedHosts: opts.allowedHosts, cors: opts.cors };
     this.page = readFileSync(PAGE_PATH, 'utf8');
-    this.http = createServer((req, res) => void this.handle(req, res));
+    const requestTimeout = opts.requestTimeoutMs ?? 60_000;
+    const headersTimeout = Math.min(opts.headersTimeoutMs ?? 15_000, requestTimeout);
+    this.http = createServer(
+      {
+        requestTimeout,
+        headersTimeout,
+        // Node checks the two timeouts above on this interval (30 s by default, too coarse for them).
+        connectionsCheckingInterval: Math.max(10, Math.min(1000, headersTimeout / 4)),
+      },
+      (req, res) => void this.handle(req, res),
+    );
+    this.http.maxConnections = opts.maxConnections ?? 128;
+    this.prompts = new PromptWorkers(opts.model);
   }
 
   /** Starts listening (loopback unless told otherwise); port 0 picks a free port. */
@@ -122,6 +152,7 @@ export class KvsieveServer {
       while (this.inflight.size > 0) await sleep(5);
       this.http.closeAllConnections();
       await closed;
+      await this.prompts.close();
     })();
     return this.closing;
   }
@@ -140,6 +171,13 @@ export class KvsieveServer {
       if (this.closing) {
         res.setHeader('connection', 'close');
         throw new ApiError(503, 'the server is shutting down', 'unavailable_error', null, 'shutting_down');
+      }
+      if (!this.browserAllowed(method, req, res)) return;
+      // Health checks need no key (nothing is disclosed), as in llama.cpp's server.
+      if (path === '/health') {
+        allowGet(method, path, res);
+        sendJson(res, 200, { status: 'ok' });
+        return;
       }
       if (!this.authorized(req)) {
         // Browsers show a login box for Basic auth, which is how the web page gets the key.
@@ -166,6 +204,47 @@ export class KvsieveServer {
     }
   }
 
+  /**
+   * The Host and Origin checks (DNS rebinding, other sites' pages), and CORS preflights. Returns false when it
+   * has answered the request itself.
+   */
+  private browserAllowed(method: string, req: IncomingMessage, res: ServerResponse): boolean {
+    const host = req.headers.host;
+    if (!hostAllowed(host, this.origins)) {
+      throw new ApiError(
+        403,
+        `Host "${host}" is not this server's; start it with --allowed-host NAME to serve that name`,
+        'invalid_request_error',
+        null,
+        'host_not_allowed',
+      );
+    }
+    const origin = req.headers.origin;
+    const verdict = originVerdict(origin, host, this.origins);
+    if (verdict === 'refused') {
+      throw new ApiError(
+        403,
+        `cross-origin requests from ${origin} are refused; start the server with --cors ${origin} to allow them`,
+        'invalid_request_error',
+        null,
+        'origin_not_allowed',
+      );
+    }
+    const preflight = method === 'OPTIONS';
+    if (verdict === 'allowed' && origin !== undefined) {
+      const asked = req.headers['access-control-request-headers'];
+      for (const [k, v] of Object.entries(corsHeaders(origin, preflight ? (asked ?? '') : undefined))) {
+        res.setHeader(k, v);
+      }
+    }
+    if (preflight) {
+      res.writeHead(204, { allow: 'GET, HEAD, POST, OPTIONS' });
+      res.end();
+      return false;
+    }
+    return true;
+  }
+
   private async route(
     method: string,
     path: string,
@@ -174,7 +253,8 @@ export class KvsieveServer {
     record: (r: GenerationRecord) => void,
   ): Promise<void> {
     const allow = (m: string) => {
-      if (method !== m) {
+      if (m === 'GET') allowGet(method, path, res);
+      else if (method !== m) {
         res.setHeader('allow', m);
         throw new ApiError(405, `${method} is not allowed on ${path} (use ${m})`, 'invalid_request_error');
       }
@@ -198,8 +278,15 @@ export class KvsieveServer {
     if (path.startsWith('/v1/models/')) {
       allow('GET');
       const id = path.slice('/v1/models/'.length);
-      if (id !== encodeURIComponent(this.modelId))
-        throw notFound(`no model "${id}" here; this server has "${this.modelId}"`);
+      if (id !== encodeURIComponent(this.modelId)) {
+        throw new ApiError(
+          404,
+          `the model "${decodeURIComponentSafe(id)}" does not exist here; this server has "${this.modelId}"`,
+          'invalid_request_error',
+          'model',
+          'model_not_found',
+        );
+      }
       sendJson(res, 200, this.modelObject());
       return;
     }
@@ -210,7 +297,11 @@ export class KvsieveServer {
     const endpoint = endpoints[path];
     if (endpoint !== undefined) {
       allow('POST');
-      const body = await readJsonObject(req, this.opts.maxBodyBytes ?? 4 << 20);
+      const body = await readJsonObject(
+        req,
+        this.opts.maxBodyBytes ?? 4 << 20,
+        this.opts.maxJsonDepth ?? MAX_JSON_DEPTH,
+      );
       await handleGeneration(this.deps(), endpoint, body, res, record);
       return;
     }
@@ -219,7 +310,7 @@ export class KvsieveServer {
       const id = path.slice('/v1/kvsieve/cache/'.length);
       const snapshot = this.snapshots.get(id);
       if (!snapshot) throw notFound(`no cache view for "${id}" (only the most recent requests' are kept)`);
-      sendJson(res, 200, describeSnapshot(snapshot));
+      sendJson(res, 200, await describeSnapshot(snapshot));
       return;
     }
     if (path === '/v1/kvsieve/stats') {
@@ -261,7 +352,24 @@ export class KvsieveServer {
         return () => this.caches.delete(bytes);
       },
       keepSnapshot: (s) => this.snapshots.put(s),
+      prompts: this.prompts,
     };
+  }
+}
+
+/** GET routes answer HEAD too (node sends the headers, content-length included, without the body). */
+function allowGet(method: string, path: string, res: ServerResponse): void {
+  if (method !== 'GET' && method !== 'HEAD') {
+    res.setHeader('allow', 'GET, HEAD');
+    throw new ApiError(405, `${method} is not allowed on ${path} (use GET)`, 'invalid_request_error');
+  }
+}
+
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
   }
 }
 
