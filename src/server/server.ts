@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Model } from '../model/model.js';
 import { packageRoot } from '../paths.js';
 import { describePresses, type PressSpec } from '../presses/index.js';
@@ -67,6 +68,11 @@ export interface ServerStats {
   max_queue: number;
   /** Heap bytes held by the KV caches of requests in flight. */
   live_kv_bytes: number;
+  /**
+   * How late the serving thread ran its timers since the previous stats request (or the start): the longest
+   * stretch any one piece of work held up every other request.
+   */
+  event_loop_delay_ms: { p50: number; p99: number; max: number };
 }
 
 const PAGE_PATH = join(packageRoot, 'src', 'server', 'page.html');
@@ -83,6 +89,7 @@ export class KvsieveServer {
   private readonly created = Math.floor(Date.now() / 1000);
   private readonly prompts: PromptWorkers;
   private readonly origins: OriginPolicy;
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
   private closing: Promise<void> | undefined;
 
   constructor(private readonly opts: ServerOptions) {
@@ -105,6 +112,7 @@ export class KvsieveServer {
     );
     this.http.maxConnections = opts.maxConnections ?? 128;
     this.prompts = new PromptWorkers(opts.model);
+    this.loopDelay.enable();
   }
 
   /** Starts listening (loopback unless told otherwise); port 0 picks a free port. */
@@ -121,7 +129,16 @@ export class KvsieveServer {
   stats(): ServerStats {
     let live = 0;
     for (const bytes of this.caches) live += bytes();
+    // The histogram counts the timer's own 10 ms resolution in every sample; that is taken off.
+    const ms = (ns: number) => Math.max(0, Math.round(ns / 1e6 - 10));
+    const h = this.loopDelay;
+    const delay =
+      h.count > 0
+        ? { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max) }
+        : { p50: 0, p99: 0, max: 0 };
+    h.reset();
     return {
+      event_loop_delay_ms: delay,
       running: this.limiter.active,
       queued: this.limiter.queued,
       concurrency: this.limiter.concurrency,
@@ -153,6 +170,7 @@ export class KvsieveServer {
       this.http.closeAllConnections();
       await closed;
       await this.prompts.close();
+      this.loopDelay.disable();
     })();
     return this.closing;
   }
@@ -196,7 +214,11 @@ export class KvsieveServer {
       if (!gone) {
         const api = toApiError(e);
         if (!(e instanceof ApiError)) error = e;
-        sendError(res, api, api.status === 429 ? { 'retry-after': '1' } : {});
+        const headers: Record<string, string> = api.status === 429 ? { 'retry-after': '1' } : {};
+        // Refused before its body was read (too large, too deep): the rest of it would be taken for the next
+        // request on this connection, so the connection ends with the answer.
+        if (!req.complete) headers.connection = 'close';
+        sendError(res, api, headers);
       }
     } finally {
       const status = gone ? 499 : res.statusCode;

@@ -3,7 +3,7 @@
 // serving thread and refused early when they cannot fit, and OpenAI's answers for unknown models, HEAD and
 // max_tokens past the context.
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { startServer } from './helpers.js';
@@ -228,6 +228,29 @@ test('deeply nested bodies are refused before parsing', async () => {
   const r = await raw(open.url, 'POST', '/v1/chat/completions', json, nested);
   assert.equal(r.status, 400);
   assert.match(errorOf(r).message, /nests arrays and objects more than 64 deep/);
+  // Refused before the body was read, the connection closes with the answer: a keep-alive client's next
+  // request goes on a fresh connection instead of being read as the rest of this body.
+  assert.equal(r.headers.connection, 'close');
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  for (const body of [nested, JSON.stringify({ prompt: 'hi', max_tokens: 1 })]) {
+    const res = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        { host: '127.0.0.1', port: port(open.url), method: 'POST', path: '/v1/completions', agent },
+        (x) => {
+          x.resume();
+          x.on('end', () => resolve(x.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+    assert.equal(res, body === nested ? 400 : 200);
+  }
+  agent.destroy();
+  // Too many values (300k token ids) is refused the same way, while the body arrives.
+  const ids = await raw(open.url, 'POST', '/v1/completions', json, `{"prompt":[${'1,'.repeat(300_000)}1]}`);
+  assert.equal(ids.status, 400);
+  assert.match(errorOf(ids).message, /holds more than 262144 array elements and object members/);
   // Brackets inside strings are text, not nesting.
   const text = JSON.stringify({ prompt: '['.repeat(200), max_tokens: 1 });
   assert.equal((await raw(open.url, 'POST', '/v1/completions', json, text)).status, 200);
@@ -349,4 +372,20 @@ test('open connections are capped: past the limit, new ones are closed at once',
   const third = connect(port(s.url), '127.0.0.1');
   assert.equal(await until(third), '');
   for (const c of held) c.destroy();
+});
+
+test('stats report how long the serving thread was held up since the last stats request', async () => {
+  open.server.stats(); // starts a fresh window
+  await new Promise<void>((resolve) =>
+    setTimeout(() => {
+      const until = performance.now() + 150;
+      while (performance.now() < until); // 150 ms of work that lets nothing else run
+      resolve();
+    }, 20),
+  );
+  await new Promise((r) => setTimeout(r, 30));
+  const held = JSON.parse((await raw(open.url, 'GET', '/v1/kvsieve/stats')).body) as {
+    event_loop_delay_ms: { max: number };
+  };
+  assert.ok(held.event_loop_delay_ms.max >= 130, `max ${held.event_loop_delay_ms.max} ms`);
 });
