@@ -77,6 +77,12 @@ export async function chatCommand(argv: string[]): Promise<void> {
     rl.close();
   };
   rl.on('SIGINT', interrupt);
+  // Piped input may end while replies are still being written; the lines it held are still read, but a
+  // closed readline must not be asked to prompt (Node 24 throws).
+  let inputClosed = false;
+  rl.on('close', () => {
+    inputClosed = true;
+  });
   process.on('SIGINT', interrupt);
   const initial = values.system ? [{ role: 'system', content: values.system }] : [];
   let messages = [...initial];
@@ -87,8 +93,10 @@ export async function chatCommand(argv: string[]): Promise<void> {
     // Lines are read through the async iterator, which buffers input typed (or piped) while a reply streams.
     const lines = rl[Symbol.asyncIterator]();
     while (!quitting) {
-      rl.setPrompt('> ');
-      rl.prompt();
+      if (!inputClosed) {
+        rl.setPrompt('> ');
+        rl.prompt();
+      }
       const next = await lines.next();
       if (next.done || quitting) break; // stdin closed, or Ctrl-C at the prompt
       const line = String(next.value).trim();
