@@ -1,6 +1,7 @@
-// A compact reporter for node's test runner: one line per test file as it finishes, failures in full as they
-// happen (with the file's own output), skipped tests with their reasons, the slowest files, and one summary
-// line at the end. `node scripts/test.mjs --tap` gives the raw TAP instead.
+// A compact reporter for node's test runner: failures in full as they happen (with the file's own output,
+// when node passes it on), skipped tests with their reasons, then one line per test file, the slowest files,
+// and one summary line at the end. (The per-file lines come at the end because node may report a file as
+// finished before the results of its tests.) `node scripts/test.mjs --tap` gives the raw TAP instead.
 import { relative } from 'node:path';
 import { inspect } from 'node:util';
 
@@ -30,7 +31,7 @@ export default async function* report(source) {
   const fileOf = (file) => {
     let f = files.get(file);
     if (!f) {
-      f = { tests: 0, failed: 0, skipped: 0, output: [], done: false, ms: 0 };
+      f = { tests: 0, failed: 0, skipped: 0, output: [], done: false, passed: true, error: undefined, ms: 0 };
       files.set(file, f);
     }
     return f;
@@ -40,6 +41,7 @@ export default async function* report(source) {
   let passed = 0;
   let failed = 0;
   let skipped = 0;
+  let filesFailed = 0;
   for await (const { type, data } of source) {
     if (type === 'test:stdout' || type === 'test:stderr') {
       if (data.file) fileOf(data.file).output.push(data.message);
@@ -50,18 +52,8 @@ export default async function* report(source) {
       const f = fileOf(data.file);
       f.done = true;
       f.ms = data.details?.duration_ms ?? 0;
-      if (!data.details?.passed && f.failed === 0) {
-        // The file itself failed (it did not load, or it exited early): that is a failure too.
-        f.failed++;
-        failed++;
-        const text = `✖ ${rel(data.file)} failed to run\n${describeError(data.details?.error)}`;
-        failures.push(text);
-        yield `${text}\n${f.output.join('').trimEnd().replace(/^/gm, '    | ')}\n`;
-      }
-      const counts = [`${f.tests} test${f.tests === 1 ? '' : 's'}`];
-      if (f.failed) counts.push(`${f.failed} failed`);
-      if (f.skipped) counts.push(`${f.skipped} skipped`);
-      yield `${f.failed ? '✖' : '✔'} ${rel(data.file)}  ${counts.join(', ')}  ${seconds(f.ms)}\n`;
+      f.passed = data.details?.passed === true;
+      f.error = data.details?.error;
       continue;
     }
     if ((type !== 'test:pass' && type !== 'test:fail') || isFile(data)) continue;
@@ -84,6 +76,22 @@ export default async function* report(source) {
       yield `- ${data.name} (${where}): ${typeof why === 'string' ? why : 'skipped'}\n`;
     } else passed++;
   }
+  for (const [file, f] of files) {
+    if (f.done && !f.passed && f.failed === 0) {
+      // The file itself failed (it did not load, or it exited early): that is a failure too.
+      f.failed++;
+      filesFailed++;
+      const text = `✖ ${rel(file)} failed to run\n${describeError(f.error)}`;
+      failures.push(text);
+      yield `${text}\n${f.output.join('').trimEnd().replace(/^/gm, '    | ')}\n`;
+    }
+  }
+  for (const [file, f] of [...files].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    const counts = [`${f.tests} test${f.tests === 1 ? '' : 's'}`];
+    if (f.failed) counts.push(`${f.failed} failed`);
+    if (f.skipped) counts.push(`${f.skipped} skipped`);
+    yield `${f.failed ? '✖' : '✔'} ${rel(file)}  ${counts.join(', ')}  ${seconds(f.ms)}\n`;
+  }
   const slowest = [...files]
     .filter(([, f]) => f.done)
     .sort((a, b) => b[1].ms - a[1].ms)
@@ -91,5 +99,6 @@ export default async function* report(source) {
     .map(([file, f]) => `${rel(file)} ${seconds(f.ms)}`);
   if (slowest.length > 0) yield `\nslowest files: ${slowest.join(', ')}\n`;
   if (failures.length > 0) yield `\nfailed:\n${failures.map((t) => t.split('\n')[0]).join('\n')}\n`;
-  yield `\n${tests} tests: ${passed} passed, ${failed} failed, ${skipped} skipped, in ${seconds(Date.now() - started)}\n`;
+  const broken = filesFailed ? `, ${filesFailed} file${filesFailed === 1 ? '' : 's'} failed to run` : '';
+  yield `\n${tests} tests: ${passed} passed, ${failed} failed, ${skipped} skipped${broken}, in ${seconds(Date.now() - started)}\n`;
 }

@@ -18,6 +18,7 @@ test('the reporter prints a line per file, failures in full, skips with reasons,
     "import assert from 'node:assert/strict';\nimport { test } from 'node:test';\n" +
       "test('breaks', () => { console.error('some output'); assert.equal(1 + 1, 3); });\n",
   );
+  writeFileSync(join(dir, 'broken.test.mjs'), "throw new Error('cannot load');\n");
   const reporter = new URL('../../scripts/test-reporter.mjs', import.meta.url).href;
   const r = spawnSync(
     process.execPath,
@@ -27,6 +28,7 @@ test('the reporter prints a line per file, failures in full, skips with reasons,
       '--test-reporter-destination=stdout',
       'bad.test.mjs',
       'good.test.mjs',
+      'broken.test.mjs',
     ],
     // Without the parent runner's context, the child runs its own report.
     { cwd: dir, encoding: 'utf8', env: { ...process.env, NODE_TEST_CONTEXT: undefined } },
@@ -38,6 +40,12 @@ test('the reporter prints a line per file, failures in full, skips with reasons,
   assert.match(out, /^- later \(good\.test\.mjs\): not today$/m);
   assert.match(out, /^✖ breaks \(bad\.test\.mjs\)$/m);
   assert.match(out, /2 !== 3/);
-  assert.match(out, /\n3 tests: 1 passed, 1 failed, 1 skipped, in [\d.]+ s\n$/, 'ends with the summary line');
-  assert.ok(out.split('\n').length < 60, 'compact');
+  assert.match(out, /^✖ broken\.test\.mjs failed to run$/m);
+  assert.match(out, /Error: cannot load/);
+  assert.match(
+    out,
+    /\n3 tests: 1 passed, 1 failed, 1 skipped, 1 file failed to run, in [\d.]+ s\n$/,
+    'ends with the summary line',
+  );
+  assert.ok(out.split('\n').length < 80, 'compact');
 });
