@@ -41,9 +41,7 @@ class Lane {
   private readonly waiting: Pending[] = [];
   private closed = false;
 
-  constructor(private readonly init: PromptWorkerInit) {
-    this.start();
-  }
+  constructor(private readonly init: PromptWorkerInit) {}
 
   private start(): void {
     const w = spawn(this.init);
@@ -64,7 +62,7 @@ class Lane {
       this.current?.reject(e);
       this.current = undefined;
       // A worker that died (out of memory, say) is replaced; the jobs waiting go to the new one.
-      if (!this.closed) this.start();
+      if (!this.closed && this.waiting.length > 0) this.start();
     };
     w.on('error', failed);
     w.on('exit', (code) => failed(new Error(`a prompt worker exited with code ${code}`)));
@@ -85,6 +83,8 @@ class Lane {
       );
     }
     if (signal?.aborted) return Promise.reject(signal.reason);
+    // Started on first use: most servers never see a prompt long enough for the large lane.
+    if (!this.worker) this.start();
     return new Promise((resolve, reject) => {
       // A client that leaves while its prompt waits leaves the queue at once.
       const onAbort = () => {
