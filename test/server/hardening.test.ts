@@ -76,6 +76,21 @@ test('an unknown model is 404 model_not_found, on the generation routes and /v1/
   assert.equal(ok.status, 200);
 });
 
+test('press names are own names only: "__proto__", "constructor", "toString" are 400 unknown press', async () => {
+  for (const press of ['__proto__', 'constructor', 'toString']) {
+    const r = await raw(
+      open.url,
+      'POST',
+      '/v1/completions',
+      json,
+      JSON.stringify({ prompt: 'hi', kvsieve: { press } }),
+    );
+    assert.equal(r.status, 400, `${press}: ${r.body}`);
+    assert.equal(errorOf(r).param, 'kvsieve.press');
+    assert.match(errorOf(r).message, new RegExp(`unknown press "${press}"`));
+  }
+});
+
 test('HEAD works like GET without a body; /health answers without the key', async () => {
   for (const path of ['/v1/models', '/health', '/', '/v1/kvsieve/stats']) {
     const get = await raw(open.url, 'GET', path);
