@@ -2,7 +2,7 @@
 // when node passes it on), skipped tests with their reasons, then one line per test file, the slowest files,
 // and one summary line at the end. (The per-file lines come at the end because node may report a file as
 // finished before the results of its tests.) `node scripts/test.mjs --tap` gives the raw TAP instead.
-import { relative } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { inspect } from 'node:util';
 
 const cwd = process.cwd();
@@ -12,8 +12,17 @@ const seconds = (ms) =>
     ? `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`
     : `${(ms / 1000).toFixed(1)} s`;
 
-/** Node reports each test file as a test named by its path; those are files, not tests. */
-const isFile = (data) => data.nesting === 0 && data.file !== undefined && data.name === data.file;
+/**
+ * Node reports each test file as a test named by its path (absolute in Node 20, as given in Node 24); those
+ * are files, not tests.
+ */
+const isFile = (data) =>
+  data.nesting === 0 && data.file !== undefined && resolve(cwd, data.name) === resolve(cwd, data.file);
+/** The test file an event belongs to (Node 24 names it entryFile, and may give `file` relative). */
+const fileKey = (data) => {
+  const f = data.entryFile ?? data.file;
+  return f === undefined ? undefined : resolve(cwd, f);
+};
 
 function describeError(error) {
   const e = error?.cause ?? error;
@@ -44,12 +53,12 @@ export default async function* report(source) {
   let filesFailed = 0;
   for await (const { type, data } of source) {
     if (type === 'test:stdout' || type === 'test:stderr') {
-      if (data.file) fileOf(data.file).output.push(data.message);
+      if (fileKey(data)) fileOf(fileKey(data)).output.push(data.message);
       continue;
     }
     if (type === 'test:complete' && isFile(data)) {
       // A file has finished (node reports each file as a test named by its path).
-      const f = fileOf(data.file);
+      const f = fileOf(fileKey(data));
       f.done = true;
       f.ms = data.details?.duration_ms ?? 0;
       f.passed = data.details?.passed === true;
@@ -57,12 +66,12 @@ export default async function* report(source) {
       continue;
     }
     if ((type !== 'test:pass' && type !== 'test:fail') || isFile(data)) continue;
-    const f = fileOf(data.file);
+    const f = fileOf(fileKey(data));
     if (data.details?.type === 'suite') continue;
     tests++;
     f.tests++;
     // (Line numbers are of tsx's output, not of the source: the file and the name find the test.)
-    const where = rel(data.file);
+    const where = rel(fileKey(data));
     if (type === 'test:fail') {
       failed++;
       f.failed++;
