@@ -1,5 +1,6 @@
-// Progress of long work on stderr: a one-line bar redrawn in place in a terminal; in logs and CI (no
-// terminal) plain lines, one per tenth of the work, so a long run shows it is alive without flooding the log.
+// Progress of long work on stderr: a one-line bar redrawn in place in a terminal. Work that runs for minutes
+// (bench) also prints plain lines in logs and CI (no terminal), one per tenth of the work, so a long run shows
+// it is alive without flooding the log; short work (loading, prefill) prints nothing there.
 
 export interface ProgressSink {
   write(text: string): unknown;
@@ -9,11 +10,8 @@ export interface ProgressSink {
 export interface ProgressOptions {
   /** Where to write (default process.stderr); its isTTY picks the bar or plain lines. */
   out?: ProgressSink;
-  /**
-   * Without a terminal, say nothing until the work has run this long (default 2000 ms): loading a small model
-   * needs no progress lines, a bench run of many samples does.
-   */
-  quietMs?: number;
+  /** Without a terminal, print a line per tenth of the work (default false: nothing). */
+  lines?: boolean;
   /** Wall clock in ms (tests pass their own). */
   now?: () => number;
 }
@@ -21,7 +19,7 @@ export interface ProgressOptions {
 export class ProgressBar {
   private readonly out: ProgressSink;
   private readonly tty: boolean;
-  private readonly quietMs: number;
+  private readonly lines: boolean;
   private readonly now: () => number;
   private readonly start: number;
   private last = 0;
@@ -34,7 +32,7 @@ export class ProgressBar {
   ) {
     this.out = opts.out ?? process.stderr;
     this.tty = this.out.isTTY === true;
-    this.quietMs = opts.quietMs ?? 2000;
+    this.lines = opts.lines ?? false;
     this.now = opts.now ?? Date.now;
     this.start = this.now();
   }
@@ -46,7 +44,7 @@ export class ProgressBar {
     const eta = frac > 0 && frac < 1 ? ` eta ${Math.ceil((elapsed / frac) * (1 - frac))}s` : '';
     if (!this.tty) {
       const step = Math.floor(frac * 10);
-      if (step <= this.lastStep || now - this.start < this.quietMs) return;
+      if (!this.lines || step <= this.lastStep) return;
       this.lastStep = step;
       this.out.write(`${this.label}: ${done}/${total}${unit} (${(frac * 100).toFixed(0)}%)${eta}\n`);
       return;

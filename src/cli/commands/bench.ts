@@ -111,7 +111,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', onSigint);
   try {
-    const bar = new ProgressBar('bench', { quietMs: 0 });
+    const bar = new ProgressBar('bench', { lines: true });
     const run = await runBench(model, {
       ...spec,
       samples,
