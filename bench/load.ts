@@ -8,6 +8,16 @@
 //
 // Without --url it starts `kvsieve serve` as a child process on a free port (with a small random-weight model
 // unless --model is given) and stops it afterwards, so client and server do not share an event loop.
+//
+//   node --import tsx bench/load.ts --hostile [--seconds 10] [--json]
+//
+// measures instead whether hostile requests stall other users: a prober sends GET /v1/models every 20 ms
+// and small streaming chats back to back, first alone, then while bench/hostile-mix.ts (its own process)
+// sends 3.9 MB prompts, 3.8 MB of JSON nesting, two million token ids, prompts that must be tokenized before
+// they can be refused, 20k-message conversations and cross-site POSTs, with slow bodies and idle connections
+// held open: one hostile request at a time, then a flood of them. It reports the prober's time to first byte
+// in each phase and the delay added (goal: one hostile request at a time adds at most 100 ms), and exits 1
+// if any hostile request got a 5xx.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -31,6 +41,8 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '2' },
     timeout: { type: 'string', default: '120' },
     json: { type: 'boolean' },
+    hostile: { type: 'boolean' },
+    seconds: { type: 'string', default: '10' },
   },
 });
 
@@ -159,6 +171,163 @@ function summary(xs: number[]): Record<string, number> | null {
   };
 }
 
+/** Time to the response's first byte (its status line) of one request. */
+function firstByte(url: string, method: string, path: string, body?: string): Promise<number> {
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}${path}`, {
+      method,
+      headers: body ? { 'content-type': 'application/json' } : {},
+    });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      const ms = performance.now() - t0;
+      res.resume();
+      res.on('end', () =>
+        res.statusCode === 200 ? resolve(ms) : reject(new Error(`status ${res.statusCode}`)),
+      );
+    });
+    req.end(body);
+  });
+}
+
+interface Probes {
+  modelsMs: number[];
+  chatFirstTokenMs: number[];
+  /** The server's own account of how long its serving thread was held up during the probes. */
+  loopDelayMs: { p50: number; p99: number; max: number };
+}
+
+/** GET /v1/kvsieve/stats's event-loop delay since the previous stats request (which this one resets). */
+async function loopDelay(url: string): Promise<Probes['loopDelayMs']> {
+  const res = await fetch(`${url}/v1/kvsieve/stats`);
+  return ((await res.json()) as { event_loop_delay_ms: Probes['loopDelayMs'] }).event_loop_delay_ms;
+}
+
+/** Probes for `seconds`: GET /v1/models every 20 ms, and small streaming chats back to back. */
+async function probe(url: string, seconds: number): Promise<Probes> {
+  await loopDelay(url);
+  const end = performance.now() + seconds * 1000;
+  const out: Probes = { modelsMs: [], chatFirstTokenMs: [], loopDelayMs: { p50: 0, p99: 0, max: 0 } };
+  const deadline = AbortSignal.timeout(seconds * 1000 + 60_000);
+  const models = (async () => {
+    while (performance.now() < end) {
+      out.modelsMs.push(await firstByte(url, 'GET', '/v1/models'));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  const chats = (async () => {
+    for (let i = 0; performance.now() < end; i++) {
+      const r = await chat(url, i, deadline);
+      if (r.outcome !== 'ok' || r.firstTokenMs === undefined)
+        throw new Error(`a probe chat failed: ${r.detail}`);
+      out.chatFirstTokenMs.push(r.firstTokenMs);
+    }
+  })();
+  await Promise.all([models, chats]);
+  out.loopDelayMs = await loopDelay(url);
+  return out;
+}
+
+/** Runs the hostile mix in `mode` for `seconds` while probing; returns the probes and what the attack got. */
+async function underAttack(
+  url: string,
+  mode: 'one' | 'flood',
+  seconds: number,
+  context: number,
+): Promise<{ probes: Probes; outcomes: Record<string, Record<string, number>> }> {
+  const attacker = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'bench/hostile-mix.ts', url, String(seconds), String(context), mode],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  attacker.stdout?.setEncoding('utf8');
+  attacker.stdout?.on('data', (d: string) => {
+    out += d;
+  });
+  const done = new Promise<void>((resolve) => attacker.on('exit', () => resolve()));
+  // Let the attack get going (its bodies are built first) before measuring under it.
+  await new Promise((r) => setTimeout(r, 1500));
+  const probes = await probe(url, seconds - 2.5);
+  await done;
+  return { probes, outcomes: JSON.parse(out || '{}') as Record<string, Record<string, number>> };
+}
+
+async function hostile(url: string): Promise<void> {
+  const seconds = whole('seconds', 4, 600);
+  const context = 1024; // smallModel's
+  const warm = await chat(url, -1, AbortSignal.timeout(timeoutMs));
+  if (warm.outcome !== 'ok') throw new Error(`the warm-up request failed: ${warm.detail}`);
+  const baseline = await probe(url, seconds / 2);
+  const one = await underAttack(url, 'one', seconds, context);
+  const flood = await underAttack(url, 'flood', seconds, context);
+  const serverErrors = [one, flood].reduce(
+    (n, phase) =>
+      n +
+      Object.values(phase.outcomes).reduce(
+        (m, o) => m + Object.entries(o).reduce((k, [code, v]) => k + (code.startsWith('5') ? v : 0), 0),
+        0,
+      ),
+    0,
+  );
+  const base = summary(baseline.modelsMs);
+  const phase = (p: Probes) => {
+    const s = summary(p.modelsMs);
+    return {
+      modelsFirstByteMs: s,
+      chatFirstTokenMs: summary(p.chatFirstTokenMs),
+      probes: p.modelsMs.length,
+      addedDelayMs: s && base ? { max: s.max - base.p50, p99: s.p99 - base.p99 } : null,
+      serverLoopDelayMs: p.loopDelayMs,
+    };
+  };
+  const oneAtATime = phase(one.probes);
+  const report = {
+    seconds,
+    context,
+    baseline: {
+      modelsFirstByteMs: base,
+      chatFirstTokenMs: summary(baseline.chatFirstTokenMs),
+      serverLoopDelayMs: baseline.loopDelayMs,
+    },
+    oneAtATime,
+    flood: phase(flood.probes),
+    goalMs: 100,
+    // The goal is about what any one request costs others: judged with one hostile request at a time, by the
+    // longest the server's thread was held up (the prober's numbers include the machine's other load).
+    goalMet: oneAtATime.serverLoopDelayMs.max <= 100,
+    attack: { oneAtATime: one.outcomes, flood: flood.outcomes },
+    serverErrors,
+  };
+  if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+  else {
+    const line = (name: string, s: Record<string, number> | null) =>
+      `${name.padEnd(40)} ${s ? `p50 ${s.p50}  p90 ${s.p90}  p99 ${s.p99}  max ${s.max}` : 'none'}\n`;
+    const loop = (p: { serverLoopDelayMs: Probes['loopDelayMs'] }) =>
+      `${p.serverLoopDelayMs.p99}/${p.serverLoopDelayMs.max} ms`;
+    const added = (p: ReturnType<typeof phase>) =>
+      p.addedDelayMs ? `max ${p.addedDelayMs.max} ms, p99 ${p.addedDelayMs.p99} ms` : 'n/a';
+    process.stdout.write(
+      `hostile mix against a server with a ${context}-token context; first byte in ms\n` +
+        line('GET /v1/models, alone', base) +
+        line('GET /v1/models, one hostile at a time', oneAtATime.modelsFirstByteMs) +
+        line('GET /v1/models, hostile flood', report.flood.modelsFirstByteMs) +
+        line('chat first token, alone', report.baseline.chatFirstTokenMs) +
+        line('chat first token, one hostile at a time', oneAtATime.chatFirstTokenMs) +
+        line('chat first token, hostile flood', report.flood.chatFirstTokenMs) +
+        `delay added to GET /v1/models: one at a time ${added(oneAtATime)}; flood ${added(report.flood)}\n` +
+        `server thread held up at most (event-loop delay p99/max): alone ${loop(report.baseline)}, ` +
+        `one at a time ${loop(oneAtATime)}, flood ${loop(report.flood)}\n` +
+        `goal (one hostile request holds the server up at most 100 ms): ${report.goalMet ? 'met' : 'NOT met'}\n` +
+        `attack, one at a time: ${JSON.stringify(one.outcomes)}\n` +
+        `attack, flood: ${JSON.stringify(flood.outcomes)}\n` +
+        `server errors (5xx) among hostile requests: ${serverErrors}\n`,
+    );
+  }
+  if (serverErrors > 0) process.exitCode = 1;
+}
+
 async function main(): Promise<void> {
   let url = values.url;
   let child: ChildProcess | undefined;
@@ -168,6 +337,10 @@ async function main(): Promise<void> {
       ({ url, child } = await startServer(values.model ?? smallModel(dir)));
     } else if (!['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname)) {
       throw new RangeError('--url must be a loopback address: the load test stays on this machine');
+    }
+    if (values.hostile) {
+      await hostile(url);
+      return;
     }
     const deadline = AbortSignal.timeout(timeoutMs);
     // Every request listens to the one deadline.

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../paths.js';
+import { quoted } from '../text/safe.js';
 import { BENCH_HELP, benchCommand } from './commands/bench.js';
 import { CHAT_HELP, chatCommand } from './commands/chat.js';
 import { CONVERT_HELP, convertCommand } from './commands/convert.js';
@@ -11,7 +12,7 @@ import { GENERATE_HELP, generateCommand } from './commands/generate.js';
 import { INSPECT_HELP, inspectCommand } from './commands/inspect.js';
 import { PRESSES_HELP, pressesCommand } from './commands/presses.js';
 import { SERVE_HELP, serveCommand } from './commands/serve.js';
-import { reportAndExit, UsageError } from './errors.js';
+import { exitQuietlyOnEpipe, reportAndExit, UsageError } from './errors.js';
 
 const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<void> }> = {
   demo: { help: DEMO_HELP, run: demoCommand },
@@ -42,7 +43,12 @@ Run "kvsieve <command> --help" for a command's options.`;
 
 async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
-  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+  if (cmd === undefined) {
+    // No command is a usage error (exit 2), with the usage where errors go.
+    process.stderr.write(`${USAGE}\n`);
+    process.exit(2);
+  }
+  if (cmd === '--help' || cmd === '-h' || cmd === 'help') {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
@@ -51,8 +57,9 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${pkg.version}\n`);
     return;
   }
-  const command = COMMANDS[cmd];
-  if (!command) throw new UsageError(`unknown command "${cmd}" (try kvsieve --help)`);
+  // Own keys only: "constructor" or "__proto__" is an unknown command, not Object.prototype's.
+  const command = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
+  if (!command) throw new UsageError(`unknown command ${quoted(cmd)} (try kvsieve --help)`);
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(`${command.help}\n`);
     return;
@@ -60,4 +67,5 @@ async function main(argv: string[]): Promise<void> {
   await command.run(rest);
 }
 
+exitQuietlyOnEpipe(process.stdout);
 main(process.argv.slice(2)).catch(reportAndExit);

@@ -1,4 +1,5 @@
 // Options shared by the commands that load a model, with validation that names the bad option.
+import { randomInt } from 'node:crypto';
 import type { ParseArgsConfig } from 'node:util';
 import { type CacheType, checkCacheType, isKvTypeName, KV_TYPE_NAMES } from '../cache/cache-type.js';
 import type { GenerateOptions } from '../generate/context.js';
@@ -31,7 +32,7 @@ export const MODEL_HELP = `  -m, --model FILE        GGUF model (default: the em
 
 export const SAMPLING_HELP = `      --temperature T     0 = greedy (default 0)
       --top-k K           --top-p P    --min-p P    --repeat-penalty R
-      --seed N            random seed for sampling
+      --seed N            random seed for sampling (default: a fresh one each run; --json shows it)
   -n, --max-tokens N      most tokens to generate (default 256)
       --stop TEXT         stop before TEXT (repeatable)`;
 
@@ -85,10 +86,25 @@ export function generateOptionsFrom(values: Values): GenerateOptions {
     topP: num(values, 'top-p', { min: 0, max: 1 }),
     minP: num(values, 'min-p', { min: 0, max: 1 }),
     repeatPenalty: num(values, 'repeat-penalty', { min: 0 }),
-    seed: num(values, 'seed', { int: true, min: 0 }),
+    // Without --seed every run samples differently (as llama.cpp does); --json reports the seed drawn.
+    seed: num(values, 'seed', { int: true, min: 0, max: 2 ** 32 - 1 }) ?? randomInt(2 ** 32),
     maxTokens: num(values, 'max-tokens', { int: true, min: 0 }) ?? 256,
     stop: values.stop as string[] | undefined,
   };
+}
+
+/** Options of the commands that run a context (generate, chat). */
+export const contextOptions = {
+  'context-size': { type: 'string', short: 'c' },
+  special: { type: 'boolean' },
+} as const satisfies ParseArgsConfig['options'];
+
+export const CONTEXT_HELP = `  -c, --context-size N    most tokens in the context (default: the model's context length)
+      --special           print special tokens such as <s> in the output (hidden by default)`;
+
+/** --context-size, at most the model's trained context (undefined: that context). */
+export function contextSizeFrom(values: Values, modelContext: number): number | undefined {
+  return num(values, 'context-size', { int: true, min: 1, max: modelContext });
 }
 
 export const pressOptions = {

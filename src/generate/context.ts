@@ -53,6 +53,8 @@ export interface GenerateOptions extends SamplingOptions, PrefillOptions {
   maxTokens?: number;
   /** Generation ends before the first occurrence of any of these strings. */
   stop?: string[];
+  /** Leave control tokens such as `<s>` out of the text (default false: every token's text). */
+  skipSpecial?: boolean;
 }
 
 export interface GeneratedToken {
@@ -316,8 +318,7 @@ export class Context {
   ): Generator<number, void> {
     const seen = this.tokens.length;
     for (const question of probes) {
-      if (question.length === 0 || !this.press || !observes(this.press))
-        continue;
+      if (question.length === 0 || !this.press || !observes(this.press)) continue;
       if (at + question.length > this.contextSize)
         throw new RangeError(
           `the question (${question.length} tokens after ${at}) does not fit in the context of ${this.contextSize} tokens`,
@@ -365,7 +366,7 @@ export class Context {
       if (!this.lastLogits) throw new RangeError('empty prompt on an empty context');
       logits = this.lastLogits;
     } else logits = await this.prefill(prompt, opts);
-    const decoder = tok.createStreamDecoder();
+    const decoder = tok.createStreamDecoder({ skipSpecial: opts.skipSpecial });
     for (let n = 0; n < maxTokens; n++) {
       if (opts.signal?.aborted || logits === undefined) {
         this.finishReason = 'abort';

@@ -1,6 +1,6 @@
 // Building metadata entries for the writer: kvOf infers a GGUF value type from a JS value, `kv.*` names it
 // explicitly, and checkKv validates any GgufKv (hand-built ones too) before it is encoded.
-import { GgufError, type GgufKv, type GgufScalar, GgufValueType } from './types.js';
+import { GgufError, type GgufKv, type GgufNumericArray, type GgufScalar, GgufValueType } from './types.js';
 
 const INT_RANGES: Partial<Record<GgufValueType, [number, number]>> = {
   [GgufValueType.UINT8]: [0, 0xff],
@@ -61,16 +61,18 @@ function checkScalar(key: string, t: GgufValueType, v: GgufScalar): void {
 export function checkKv(e: GgufKv): void {
   if (typeof e.key !== 'string') throw new GgufError('metadata key must be a string');
   if (e.type !== GgufValueType.ARRAY) {
-    if (Array.isArray(e.value))
+    if (Array.isArray(e.value) || ArrayBuffer.isView(e.value))
       throw new GgufError(`metadata "${e.key}": array value for a ${typeName(e.type)}`);
     checkScalar(e.key, e.type, e.value);
     return;
   }
-  if (!Array.isArray(e.value)) throw new GgufError(`metadata "${e.key}": ARRAY needs an array value`);
+  const values = e.value;
+  if (!Array.isArray(values) && !ArrayBuffer.isView(values))
+    throw new GgufError(`metadata "${e.key}": ARRAY needs an array value`);
   if (e.arrayType === undefined) throw new GgufError(`metadata "${e.key}": ARRAY needs an arrayType`);
   if (e.arrayType === GgufValueType.ARRAY)
     throw new GgufError(`metadata "${e.key}": nested arrays are not supported`);
-  for (const v of e.value) checkScalar(e.key, e.arrayType, v);
+  for (let i = 0; i < values.length; i++) checkScalar(e.key, e.arrayType, values[i]);
 }
 
 function make(key: string, type: GgufValueType, value: GgufScalar): GgufKv {
@@ -93,8 +95,9 @@ export const kv = {
   f64: (key: string, v: number) => make(key, GgufValueType.FLOAT64, v),
   bool: (key: string, v: boolean) => make(key, GgufValueType.BOOL, v),
   str: (key: string, v: string) => make(key, GgufValueType.STRING, v),
-  arr(key: string, arrayType: GgufValueType, values: readonly GgufScalar[]): GgufKv {
-    const e: GgufKv = { key, type: GgufValueType.ARRAY, arrayType, value: [...values] };
+  arr(key: string, arrayType: GgufValueType, values: readonly GgufScalar[] | GgufNumericArray): GgufKv {
+    const value = ArrayBuffer.isView(values) ? values.slice() : [...(values as readonly GgufScalar[])];
+    const e: GgufKv = { key, type: GgufValueType.ARRAY, arrayType, value };
     checkKv(e);
     return e;
   },

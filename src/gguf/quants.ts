@@ -13,7 +13,7 @@ import {
   quantQ5_1,
   quantQ8_0,
 } from './quants/legacy.js';
-import { BLOCK_LAYOUT, GgmlType, ggmlTypeName } from './types.js';
+import { BLOCK_LAYOUT, GgmlType, GgufError, ggmlTypeName } from './types.js';
 
 export { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './quants/float.js';
 
@@ -52,10 +52,24 @@ for (const [type, codec] of Object.entries(CODECS)) {
   FULL_CODECS.set(Number(type) as GgmlType, { ...codec, ...layout });
 }
 
-/** The codec and block layout for `type`, or an Error naming the type. */
+/** The tensor types kvsieve can read and write, by name (for messages). */
+export function supportedTensorTypes(): string[] {
+  return [...FULL_CODECS.keys()].map(ggmlTypeName);
+}
+
+/** Whether tensors of `type` can be dequantized (and so loaded). */
+export function isSupportedTensorType(type: GgmlType): boolean {
+  return FULL_CODECS.has(type);
+}
+
+/** The codec and block layout for `type`; an unsupported type is bad input, named with what is supported. */
 function codecFor(type: GgmlType): FullCodec {
   const c = FULL_CODECS.get(type);
-  if (!c) throw new Error(`(de)quantization of tensor type ${ggmlTypeName(type)} is not supported`);
+  if (!c) {
+    throw new GgufError(
+      `tensor type ${ggmlTypeName(type)} is not supported (supported: ${supportedTensorTypes().join(', ')})`,
+    );
+  }
   return c;
 }
 

@@ -2,6 +2,9 @@
 // data is read on demand, so files larger than any single ArrayBuffer load. Every count and size read from
 // the file is checked against what the file could possibly hold before anything is allocated.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { endianness } from 'node:os';
+import { fileProblem } from '../errors.js';
+import { quoted } from '../text/safe.js';
 import {
   BLOCK_LAYOUT,
   GGML_MAX_DIMS,
@@ -12,6 +15,7 @@ import {
   GgmlType,
   GgufError,
   type GgufKv,
+  type GgufNumericArray,
   type GgufScalar,
   type GgufTensorInfo,
   type GgufValue,
@@ -21,6 +25,15 @@ import {
 
 const HEADER_BYTES = 24; // magic, version, tensor count, kv count
 const MAX_STRING_BYTES = 1 << 28;
+/** The GGUF specification limits keys to 2^16 - 1 bytes. */
+const MAX_KEY_BYTES = 0xffff;
+/**
+ * Caps on metadata array lengths, far above any real model's (the largest vocabularies and merge lists have
+ * about 260k entries) and far below what exhausts memory: in a multi-GB file a single flipped count could
+ * otherwise ask for hundreds of millions of elements.
+ */
+export const MAX_ARRAY_ELEMENTS = 1 << 24;
+export const MAX_STRING_ARRAY_ELEMENTS = 1 << 22;
 // No supported type packs more than 256 elements into 84 bytes (Q2_K), so a tensor whose element count exceeds
 // 4× the file size cannot fit; checking this while multiplying dims keeps the product a small exact integer.
 const MAX_ELEMENTS_PER_BYTE = 4;
@@ -151,12 +164,48 @@ class Cursor {
     this.pos += len;
     return this.buf.toString('utf8', o, o + len);
   }
+  /** Fills `dst` with the next dst.length bytes, reading large spans straight from the file. */
+  readInto(dst: Uint8Array): void {
+    const n = dst.length;
+    if (n > this.remaining) this.fail(`file truncated: needed ${n} more bytes, ${this.remaining} left`);
+    let got = 0;
+    const off = this.pos - this.bufStart;
+    if (off >= 0 && off < this.buf.length) {
+      got = Math.min(n, this.buf.length - off);
+      dst.set(this.buf.subarray(off, off + got));
+    }
+    while (got < n) {
+      const r = readSync(this.fd, dst, got, n - got, this.pos + got);
+      if (r === 0) this.fail('unexpected end of file');
+      got += r;
+    }
+    this.pos += n;
+  }
 }
+
+type TypedArrayMaker = (buffer: ArrayBuffer, length: number) => GgufNumericArray;
+
+/** Numeric element types read straight into a typed array (GGUF is little-endian, as is every host we run on). */
+const TYPED: Partial<Record<GgufValueType, TypedArrayMaker>> = {
+  [GgufValueType.UINT8]: (b, n) => new Uint8Array(b, 0, n),
+  [GgufValueType.INT8]: (b, n) => new Int8Array(b, 0, n),
+  [GgufValueType.UINT16]: (b, n) => new Uint16Array(b, 0, n),
+  [GgufValueType.INT16]: (b, n) => new Int16Array(b, 0, n),
+  [GgufValueType.UINT32]: (b, n) => new Uint32Array(b, 0, n),
+  [GgufValueType.INT32]: (b, n) => new Int32Array(b, 0, n),
+  [GgufValueType.FLOAT32]: (b, n) => new Float32Array(b, 0, n),
+  [GgufValueType.FLOAT64]: (b, n) => new Float64Array(b, 0, n),
+  [GgufValueType.UINT64]: (b, n) => new BigUint64Array(b, 0, n),
+  [GgufValueType.INT64]: (b, n) => new BigInt64Array(b, 0, n),
+};
+
+const LITTLE_ENDIAN_HOST = endianness() === 'LE';
 
 function narrow64(v: bigint): number | bigint {
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
 
+/** `key` is the metadata key as messages show it (quoted, escaped). */
 function readScalar(c: Cursor, type: GgufValueType, key: string): GgufScalar {
   switch (type) {
     case GgufValueType.UINT8:
@@ -181,28 +230,43 @@ function readScalar(c: Cursor, type: GgufValueType, key: string): GgufScalar {
       return narrow64(c.i64big());
     case GgufValueType.BOOL: {
       const b = c.u8();
-      if (b > 1) c.fail(`metadata "${key}": invalid bool byte ${b}`);
+      if (b > 1) c.fail(`metadata ${key}: invalid bool byte ${b}`);
       return b === 1;
     }
     case GgufValueType.STRING:
-      return c.string(`string value of "${key}"`);
+      return c.string(`string value of ${key}`);
     default:
-      return c.fail(`metadata "${key}": unknown value type ${type}`);
+      return c.fail(`metadata ${key}: unknown value type ${type}`);
   }
 }
 
 function readKv(c: Cursor): GgufKv {
-  const key = c.string('metadata key');
+  const key = c.string('metadata key', MAX_KEY_BYTES);
+  const shown = quoted(key);
   const type = c.u32() as GgufValueType;
-  if (type !== GgufValueType.ARRAY) return { key, type, value: readScalar(c, type, key) };
+  if (type !== GgufValueType.ARRAY) return { key, type, value: readScalar(c, type, shown) };
   const arrayType = c.u32() as GgufValueType;
-  if (arrayType === GgufValueType.ARRAY) c.fail(`metadata "${key}": nested arrays are not supported`);
+  if (arrayType === GgufValueType.ARRAY) c.fail(`metadata ${shown}: nested arrays are not supported`);
   const minBytes = arrayType === GgufValueType.STRING ? 8 : SCALAR_BYTES[arrayType];
-  if (minBytes === undefined) c.fail(`metadata "${key}": unknown array element type ${arrayType}`);
-  const n = c.count(`element count of array "${key}"`, (left) => left / minBytes);
-  // Grown by push rather than preallocated, so memory only follows the bytes actually parsed.
+  if (minBytes === undefined) c.fail(`metadata ${shown}: unknown array element type ${arrayType}`);
+  const n = c.count(`element count of array ${shown}`, (left) => left / minBytes);
+  const cap = arrayType === GgufValueType.STRING ? MAX_STRING_ARRAY_ELEMENTS : MAX_ARRAY_ELEMENTS;
+  if (n > cap) {
+    c.pos -= 8;
+    c.fail(
+      `array ${shown} has ${n} elements, more than the ${cap} allowed (${GgufValueType[arrayType]}; corrupt file?)`,
+    );
+  }
+  const typed = TYPED[arrayType];
+  if (typed && LITTLE_ENDIAN_HOST) {
+    const bytes = new Uint8Array(n * minBytes);
+    c.readInto(bytes);
+    return { key, type, arrayType, value: typed(bytes.buffer, n) };
+  }
+  // Strings and booleans (and numbers on a big-endian host): grown by push rather than preallocated, so
+  // memory only follows the bytes actually parsed.
   const value: GgufScalar[] = [];
-  for (let i = 0; i < n; i++) value.push(readScalar(c, arrayType, key));
+  for (let i = 0; i < n; i++) value.push(readScalar(c, arrayType, shown));
   return { key, type, arrayType, value };
 }
 
@@ -228,9 +292,10 @@ export function openGguf(path: string): GgufFile {
   try {
     fd = openSync(path, 'r');
   } catch (e) {
-    throw new GgufError(`cannot open: ${(e as Error).message}`, path);
+    throw new GgufError(`cannot open: ${fileProblem(e)}`, path);
   }
   try {
+    if (fstatSync(fd).isDirectory()) throw new GgufError('is a directory, not a GGUF file', path);
     return parse(fd, path);
   } catch (e) {
     closeSync(fd);
@@ -264,7 +329,7 @@ function parse(fd: number, path: string): GgufFile {
   const metadata = new Map<string, GgufValue>();
   for (let i = 0; i < nKv; i++) {
     const entry = readKv(c);
-    if (metadata.has(entry.key)) c.fail(`duplicate metadata key "${entry.key}"`);
+    if (metadata.has(entry.key)) c.fail(`duplicate metadata key ${quoted(entry.key)}`);
     kv.push(entry);
     metadata.set(entry.key, entry.value);
   }
@@ -290,32 +355,33 @@ function parse(fd: number, path: string): GgufFile {
   const byName = new Map<string, GgufTensorInfo>();
   for (let i = 0; i < nTensors; i++) {
     const name = c.string(`name of tensor ${i}`, GGML_MAX_NAME_BYTES);
-    if (byName.has(name)) c.fail(`duplicate tensor name "${name}"`);
+    const shown = quoted(name);
+    if (byName.has(name)) c.fail(`duplicate tensor name ${shown}`);
     const nDims = c.u32();
     if (nDims < 1 || nDims > GGML_MAX_DIMS)
-      c.fail(`tensor "${name}" has ${nDims} dimensions (1..${GGML_MAX_DIMS} allowed)`);
+      c.fail(`tensor ${shown} has ${nDims} dimensions (1..${GGML_MAX_DIMS} allowed)`);
     const dims: number[] = [];
     let elements = 1;
     for (let d = 0; d < nDims; d++) {
-      const n = c.count(`dimension ${d} of tensor "${name}"`, () => size * MAX_ELEMENTS_PER_BYTE);
-      if (n === 0) c.fail(`tensor "${name}" has a zero dimension`);
+      const n = c.count(`dimension ${d} of tensor ${shown}`, () => size * MAX_ELEMENTS_PER_BYTE);
+      if (n === 0) c.fail(`tensor ${shown} has a zero dimension`);
       elements *= n;
       if (elements > size * MAX_ELEMENTS_PER_BYTE)
-        c.fail(`tensor "${name}" has ${dims.concat(n).join('×')}... elements, impossible in ${size} bytes`);
+        c.fail(`tensor ${shown} has ${dims.concat(n).join('×')}... elements, impossible in ${size} bytes`);
       dims.push(n);
     }
     const type = c.u32() as GgmlType;
     const layout = BLOCK_LAYOUT[type];
     if (!layout || GgmlType[type] === undefined)
-      c.fail(`tensor "${name}" has unknown type ${ggmlTypeName(type)}`);
+      c.fail(`tensor ${shown} has unknown type ${ggmlTypeName(type)}`);
     if (dims[0] % layout.elements !== 0) {
       c.fail(
-        `tensor "${name}": row of ${dims[0]} is not a multiple of the ${ggmlTypeName(type)} block (${layout.elements})`,
+        `tensor ${shown}: row of ${dims[0]} is not a multiple of the ${ggmlTypeName(type)} block (${layout.elements})`,
       );
     }
-    const offset = c.count(`data offset of tensor "${name}"`, () => size);
+    const offset = c.count(`data offset of tensor ${shown}`, () => size);
     if (offset % alignment !== 0)
-      c.fail(`tensor "${name}" data offset ${offset} is not aligned to ${alignment}`);
+      c.fail(`tensor ${shown} data offset ${offset} is not aligned to ${alignment}`);
     const info: GgufTensorInfo = {
       name,
       dims,
@@ -344,12 +410,13 @@ function parse(fd: number, path: string): GgufFile {
     readTensor(info, into) {
       if (closed) throw new GgufError('file is closed', path);
       const out = into ?? new Uint8Array(info.bytes);
-      if (out.length < info.bytes) throw new GgufError(`buffer too small for tensor "${info.name}"`, path);
+      if (out.length < info.bytes)
+        throw new GgufError(`buffer too small for tensor ${quoted(info.name)}`, path);
       let got = 0;
       while (got < info.bytes) {
         const chunk = Math.min(info.bytes - got, 1 << 30);
         const r = readSync(fd, out, got, chunk, dataOffset + info.offset + got);
-        if (r === 0) throw new GgufError(`unexpected end of file reading tensor "${info.name}"`, path);
+        if (r === 0) throw new GgufError(`unexpected end of file reading tensor ${quoted(info.name)}`, path);
         got += r;
       }
       return out;
@@ -372,7 +439,7 @@ function checkDataLayout(
     const end = dataOffset + t.offset + t.bytes;
     if (end > size) {
       throw new GgufError(
-        `tensor "${t.name}" data [${dataOffset + t.offset}, ${end}) runs past the end of the file (${size} bytes)`,
+        `tensor ${quoted(t.name)} data [${dataOffset + t.offset}, ${end}) runs past the end of the file (${size} bytes)`,
         path,
       );
     }
@@ -383,7 +450,7 @@ function checkDataLayout(
     const t = sorted[i];
     if (prev.offset + prev.bytes > t.offset) {
       throw new GgufError(
-        `tensors "${prev.name}" [${prev.offset}, ${prev.offset + prev.bytes}) and "${t.name}" ` +
+        `tensors ${quoted(prev.name)} [${prev.offset}, ${prev.offset + prev.bytes}) and ${quoted(t.name)} ` +
           `[${t.offset}, ${t.offset + t.bytes}) overlap in the data section`,
         path,
       );
@@ -400,6 +467,10 @@ export class Metadata {
 
   has(key: string): boolean {
     return this.map.has(key);
+  }
+  /** Every entry (e.g. to rebuild the tokenizer on a worker thread). */
+  entries(): ReadonlyMap<string, GgufValue> {
+    return this.map;
   }
   raw(key: string): GgufValue | undefined {
     return this.map.get(key);
@@ -432,9 +503,20 @@ export class Metadata {
       this.err(`metadata "${key}" should be a string array`);
     return v as string[];
   }
-  numbers(key: string): number[] | undefined {
+  /** A numeric array (typed, as read, or plain); 64-bit integers must be exact as numbers. */
+  numbers(key: string): ArrayLike<number> | undefined {
     const v = this.map.get(key);
     if (v === undefined) return undefined;
+    if (v instanceof BigInt64Array || v instanceof BigUint64Array) {
+      const out = new Float64Array(v.length);
+      for (let i = 0; i < v.length; i++) {
+        const x = Number(v[i]);
+        if (!Number.isSafeInteger(x)) this.err(`metadata "${key}"[${i}] = ${v[i]} is not exact as a number`);
+        out[i] = x;
+      }
+      return out;
+    }
+    if (ArrayBuffer.isView(v)) return v as ArrayLike<number>;
     if (!Array.isArray(v) || v.some((x) => typeof x !== 'number'))
       this.err(`metadata "${key}" should be a number array`);
     return v as number[];

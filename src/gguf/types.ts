@@ -1,4 +1,5 @@
 // GGUF container types (ggml's gguf.h, format versions 2 and 3).
+import { BadInputError } from '../errors.js';
 
 /** "GGUF" read as a little-endian u32. */
 export const GGUF_MAGIC = 0x46554747;
@@ -94,7 +95,22 @@ export enum GgufValueType {
 
 /** 64-bit integers that exceed 2^53 stay bigint; everything else is a plain number. */
 export type GgufScalar = number | bigint | boolean | string;
-export type GgufValue = GgufScalar | GgufScalar[];
+/**
+ * Numeric metadata arrays as the reader returns them: one typed array per element type (64-bit integers as
+ * BigInt64Array/BigUint64Array), so a vocabulary's scores take 4 bytes a token rather than a JS array slot.
+ */
+export type GgufNumericArray =
+  | Uint8Array
+  | Int8Array
+  | Uint16Array
+  | Int16Array
+  | Uint32Array
+  | Int32Array
+  | Float32Array
+  | Float64Array
+  | BigUint64Array
+  | BigInt64Array;
+export type GgufValue = GgufScalar | GgufScalar[] | GgufNumericArray;
 
 export interface GgufKv {
   key: string;
@@ -117,7 +133,8 @@ export interface GgufTensorInfo {
   bytes: number;
 }
 
-export class GgufError extends Error {
+/** A malformed, hostile or unsupported GGUF file: bad input, never a bug (the CLI exits 2). */
+export class GgufError extends BadInputError {
   constructor(
     message: string,
     readonly path?: string,

@@ -173,10 +173,10 @@ function writeKv(out: ByteSink, e: GgufKv): void {
     writeScalar(out, e.type, e.value as GgufScalar);
     return;
   }
-  const values = e.value as GgufScalar[];
+  const values = e.value as ArrayLike<GgufScalar>;
   out.u32(e.arrayType as GgufValueType);
   out.u64(values.length);
-  for (const v of values) writeScalar(out, e.arrayType as GgufValueType, v);
+  for (let i = 0; i < values.length; i++) writeScalar(out, e.arrayType as GgufValueType, values[i]);
 }
 
 function isPowerOfTwo(a: number): boolean {

@@ -39,7 +39,7 @@ export class RefBackend implements Backend {
     const qPos = this.heap.i32(a.queryPositions, nTokens);
     const sumStride = a.maxKeys ?? Math.max(1, ...kv.map((k) => k.length));
     const sums = a.keySums === undefined ? undefined : this.heap.f32(a.keySums, kv.length * sumStride);
-    if (sums) kv.forEach((k, i) => sums.fill(0, i * sumStride, i * sumStride + k.length));
+    if (sums) for (let i = 0; i < kv.length; i++) sums.fill(0, i * sumStride, i * sumStride + kv[i].length);
     for (let h = 0; h < nHeads; h++) {
       const head = kv[Math.floor(h / group)];
       const K = this.rows(a.keyType, head.keys, head.length, headDim);

@@ -14,8 +14,11 @@ export interface CacheSnapshot {
   keptTokens: number;
   /** `[layer][head]`: kept positions as half-open runs, flattened `[start0, end0, start1, end1, ...]`. */
   runs: Int32Array[][];
-  /** Computed on request only: mapping tokens to messages re-renders the conversation once per message. */
-  segments: () => Segment[];
+  /**
+   * Computed on request only (then kept): mapping tokens to messages re-renders the conversation once per
+   * message, which runs on a prompt worker.
+   */
+  segments: () => Promise<Segment[]>;
 }
 
 /** Kept tokens over all the slots a full cache would hold (1 = nothing evicted). */
@@ -40,7 +43,7 @@ export function snapshotCache(
   ctx: Context,
   id: string,
   promptTokens: number,
-  segmentsFor: (promptTokens: number, tokensSeen: number) => Segment[],
+  segmentsFor: (promptTokens: number, tokensSeen: number) => Promise<Segment[]>,
 ): CacheSnapshot {
   const { cache } = ctx;
   const { nLayers, nKvHeads } = cache.shape;
@@ -49,6 +52,7 @@ export function snapshotCache(
     cache.views(l).map((_v, h) => toRuns(cache.positions(l, h))),
   );
   const tokensSeen = cache.tokensSeen;
+  let segments: Promise<Segment[]> | undefined;
   return {
     id,
     nLayers,
@@ -58,13 +62,20 @@ export function snapshotCache(
     kvBytes: cache.bytes,
     keptTokens: cache.keptTokens,
     runs,
-    segments: () => segmentsFor(promptTokens, tokensSeen),
+    segments: () => {
+      segments ??= segmentsFor(promptTokens, tokensSeen);
+      // A failure (a worker that died) is not kept: the next request tries again.
+      segments.catch(() => {
+        segments = undefined;
+      });
+      return segments;
+    },
   };
 }
 
 /** The JSON the cache endpoint returns. */
-export function describeSnapshot(s: CacheSnapshot): unknown {
-  const segments = s.segments();
+export async function describeSnapshot(s: CacheSnapshot): Promise<unknown> {
+  const segments = await s.segments();
   const countBySegment = (runs: Int32Array): number[] =>
     segments.map((seg) => {
       let n = 0;

@@ -1,11 +1,13 @@
-// POST /v1/completions and /v1/chat/completions: validate, tokenize and size-check the prompt (400s come before
-// any queueing), wait for a generation slot, prefill (query-aware: a chat's last user message, or a completion's
-// `kvsieve.question`, is the question the context is compressed with; it is then fed uncompressed), then stream
-// or collect the text. A press that refuses the prompt is a 400 before any answer starts. The context is freed
-// however the request ends; a client that disconnects aborts its generation at the next token.
+// POST /v1/completions and /v1/chat/completions: validate, tokenize (on a prompt worker) and size-check the
+// prompt and max_tokens (400s come before any queueing for a generation slot), wait for a slot, prefill
+// (query-aware: a chat's last user message, or a completion's `kvsieve.question`, is the question the context
+// is compressed with; it is then fed uncompressed), then stream or collect the text. A press that refuses the
+// prompt is a 400 before any answer starts. The context is freed however the request ends; a client that
+// disconnects aborts its generation at the next token (or its tokenizing, if it is still waiting for a worker).
 import { randomBytes, randomInt } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { CacheType } from '../cache/cache-type.js';
+import { ChatTemplateError } from '../chat/template.js';
 import type { Context } from '../generate/context.js';
 import type { Model } from '../model/model.js';
 import type { PressSpec } from '../presses/index.js';
@@ -15,7 +17,8 @@ import { EventStream, sendJson } from './http.js';
 import type { Limiter } from './limiter.js';
 import { chatShape, completionShape, type KvsieveStats, type ResponseShape, type Usage } from './openai.js';
 import { contextFor } from './press.js';
-import { chatParts, chatSegments, completionParts, completionSegments, type PromptParts } from './prompt.js';
+import { completionSegments, type PromptParts, PromptTooLong } from './prompt.js';
+import type { PromptWorkers } from './prompt-workers.js';
 import { parseChat, parseCompletion } from './requests.js';
 
 export interface GenerationDeps {
@@ -33,6 +36,8 @@ export interface GenerationDeps {
   /** Registers a live cache (for the stats endpoint); returns the function that unregisters it. */
   track: (cacheBytes: () => number) => () => void;
   keepSnapshot: (s: CacheSnapshot) => void;
+  /** Tokenizing and segment mapping, off the serving thread. */
+  prompts: PromptWorkers;
 }
 
 /** What the request log records about a generation. */
@@ -45,6 +50,11 @@ export interface GenerationRecord {
 
 export type Endpoint = 'chat' | 'completion';
 
+/** A 400 in the words OpenAI uses when the prompt, or the prompt and max_tokens, exceed the context. */
+function contextExceeded(message: string, param: string): ApiError {
+  return invalid(message, param, 'context_length_exceeded');
+}
+
 export async function handleGeneration(
   deps: GenerationDeps,
   endpoint: Endpoint,
@@ -56,31 +66,24 @@ export async function handleGeneration(
   const chat = endpoint === 'chat' ? parseChat(body) : undefined;
   const completion = endpoint === 'completion' ? parseCompletion(body, model.config.vocabSize) : undefined;
   const params = (chat ?? completion)!;
-  const parts = chat
-    ? chatParts(model, chat.messages)
-    : completionParts(model, completion!.prompt, completion!.question);
-  const ids = parts.ids;
-  const press = params.press ?? deps.defaultPress;
-  const limit = deps.contextSize ?? model.config.contextLength;
-  if (ids.length > limit) {
-    throw invalid(
-      `this model's maximum context length is ${limit} tokens, but the ${chat ? 'messages' : 'prompt'} ` +
-        `came to ${ids.length} tokens`,
-      chat ? 'messages' : 'prompt',
-      'context_length_exceeded',
+  if (params.model !== undefined && params.model !== deps.modelId) {
+    throw new ApiError(
+      404,
+      `the model "${params.model}" does not exist here; this server has "${deps.modelId}"`,
+      'invalid_request_error',
+      'model',
+      'model_not_found',
     );
   }
-  const ctx = contextFor(model, press, limit, { ...deps.defaultCacheType, ...params.cacheType });
-  const id = `${chat ? 'chatcmpl' : 'cmpl'}-${randomBytes(12).toString('hex')}`;
-  const meta = {
-    id,
-    model: deps.modelId,
-    created: Math.floor(Date.now() / 1000),
-    includeUsage: params.includeUsage,
-  };
-  const shape: ResponseShape = chat ? chatShape(meta) : completionShape(meta);
-  // OpenAI's defaults: 16 tokens for completions, the rest of the context for chat.
-  const maxTokens = params.sampling.maxTokens ?? (chat ? limit - ids.length : 16);
+  const press = params.press ?? deps.defaultPress;
+  const limit = deps.contextSize ?? model.config.contextLength;
+  const promptParam = chat ? 'messages' : 'prompt';
+  const tooLong = (tokens: number, exact: boolean) =>
+    contextExceeded(
+      `this model's maximum context length is ${limit} tokens, but the ${promptParam} came to ` +
+        `${exact ? '' : 'at least '}${tokens} tokens`,
+      promptParam,
+    );
 
   const abort = new AbortController();
   const onClose = () => {
@@ -88,17 +91,54 @@ export async function handleGeneration(
   };
   res.on('close', onClose);
   deps.inflight.add(abort);
-  const untrack = deps.track(() => ctx.cache.bytes);
-  const queuedAt = performance.now();
-  let queuedMs = 0;
+  let parts: PromptParts = { ids: [], context: [] };
   let completionTokens = 0;
   let finishReason = 'refused';
+  let queuedMs = 0;
+  let ctx: Context | undefined;
+  let untrack: (() => void) | undefined;
   try {
+    // Tokenizing runs on the prompt workers: a long prompt costs its sender time, not everyone else.
+    try {
+      parts = chat
+        ? await deps.prompts.chat(chat.messages, limit, abort.signal)
+        : await completionParts(deps, completion!.prompt, completion!.question, limit, abort.signal);
+    } catch (e) {
+      if (e instanceof PromptTooLong) throw tooLong(e.tokens, e.exact);
+      if (e instanceof ChatTemplateError) throw invalid(e.message, 'messages');
+      throw e;
+    }
+    const ids = parts.ids;
+    if (ids.length > limit) throw tooLong(ids.length, true);
+    const asked = params.sampling.maxTokens;
+    if (asked !== undefined && ids.length + asked > limit) {
+      throw contextExceeded(
+        `this model's maximum context length is ${limit} tokens, but ${ids.length + asked} were requested ` +
+          `(${ids.length} in the ${promptParam}, ${asked} in ${params.maxTokensParam}); ` +
+          `reduce the ${promptParam} or ${params.maxTokensParam}`,
+        params.maxTokensParam,
+      );
+    }
+    const context = contextFor(model, press, limit, { ...deps.defaultCacheType, ...params.cacheType });
+    ctx = context;
+    const id = `${chat ? 'chatcmpl' : 'cmpl'}-${randomBytes(12).toString('hex')}`;
+    const meta = {
+      id,
+      model: deps.modelId,
+      created: Math.floor(Date.now() / 1000),
+      includeUsage: params.includeUsage,
+    };
+    const shape: ResponseShape = chat ? chatShape(meta) : completionShape(meta);
+    // OpenAI's defaults: 16 tokens for completions (within what the context has left), the rest of the
+    // context for chat.
+    const maxTokens = asked ?? (chat ? limit - ids.length : Math.min(16, limit - ids.length));
+    untrack = deps.track(() => context.cache.bytes);
+    const queuedAt = performance.now();
     const release = await deps.limiter.acquire(abort.signal);
     queuedMs = performance.now() - queuedAt;
     let stream: EventStream | undefined;
     try {
-      const prefilled = await prefill(ctx, parts, abort.signal);
+      const prefilled = await prefill(context, parts, abort.signal);
       stream = params.stream ? new EventStream(res) : undefined;
       for (const c of shape.opening()) stream?.send(c);
       let text = '';
@@ -114,13 +154,13 @@ export async function handleGeneration(
         compress: false,
       };
       if (prefilled)
-        for await (const t of ctx.generate(parts.rest ?? [], options)) {
+        for await (const t of context.generate(parts.rest ?? [], options)) {
           if (t.id >= 0) completionTokens++;
           if (t.text === '') continue;
           if (stream) stream.send(shape.delta(t.text));
           else text += t.text;
         }
-      finishReason = prefilled ? (ctx.finishReason ?? 'stop') : 'abort';
+      finishReason = prefilled ? (context.finishReason ?? 'stop') : 'abort';
       if (finishReason === 'abort') {
         // A disconnected client hears nothing more; a shutdown tells the client why its answer stopped.
         const reason: unknown = abort.signal.reason;
@@ -131,10 +171,10 @@ export async function handleGeneration(
         return;
       }
       const reason = finishReason === 'length' ? 'length' : 'stop';
-      const snapshot = snapshotCache(ctx, id, ids.length, (promptTokens, tokensSeen) =>
+      const snapshot = snapshotCache(context, id, ids.length, (promptTokens, tokensSeen) =>
         chat
-          ? chatSegments(model, chat.messages, promptTokens, tokensSeen)
-          : completionSegments(promptTokens, tokensSeen),
+          ? deps.prompts.segments(chat.messages, promptTokens, tokensSeen)
+          : Promise.resolve(completionSegments(promptTokens, tokensSeen)),
       );
       deps.keepSnapshot(snapshot);
       const stats: KvsieveStats = {
@@ -170,10 +210,35 @@ export async function handleGeneration(
   } finally {
     res.off('close', onClose);
     deps.inflight.delete(abort);
-    untrack();
-    ctx.dispose();
-    record({ promptTokens: ids.length, completionTokens, finishReason, queuedMs });
+    untrack?.();
+    ctx?.dispose();
+    record({ promptTokens: parts.ids.length, completionTokens, finishReason, queuedMs });
   }
+}
+
+/** A completion's prompt (tokenized on a worker unless given as ids) and its `kvsieve.question` after it. */
+async function completionParts(
+  deps: GenerationDeps,
+  prompt: string | number[],
+  question: string | number[] | undefined,
+  limit: number,
+  signal: AbortSignal,
+): Promise<PromptParts> {
+  let context: number[];
+  if (typeof prompt !== 'string') context = prompt;
+  else {
+    // A lower bound on the token count refuses a huge prompt at once, before it waits for a worker.
+    const atLeast = deps.model.tokenizer.minTokens(prompt, { addSpecial: true });
+    if (atLeast > limit) throw new PromptTooLong(atLeast, false);
+    context = await deps.prompts.completion(prompt, limit, signal);
+  }
+  if (question === undefined) return { ids: context, context };
+  const rest =
+    typeof question === 'string'
+      ? await deps.prompts.question(question, limit - context.length, signal)
+      : question;
+  if (rest.length === 0) throw invalid("'kvsieve.question' has no tokens", 'kvsieve.question');
+  return { ids: [...context, ...rest], context, rest };
 }
 
 /**

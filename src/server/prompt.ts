@@ -1,9 +1,15 @@
 // Turns requests into prompt tokens, and prompt tokens back into the conversation parts they came from (for
-// the cache view: which message a kept token belongs to).
+// the cache view: which message a kept token belongs to). Pure functions of a tokenizer and a chat template,
+// so they run on the prompt workers (prompt-workers.ts), off the thread that serves requests.
 import { type ChatMessage, ChatTemplateError, renderChat } from '../chat/template.js';
 import { splitAtQuestion } from '../generate/question.js';
-import type { Model } from '../model/model.js';
-import { invalid } from './errors.js';
+import type { EncodeOptions, Tokenizer } from '../tokenizer/tokenizer.js';
+
+/** What prompt building needs of a model. */
+export interface PromptModel {
+  readonly tokenizer: Tokenizer;
+  readonly chatTemplate: string;
+}
 
 /** A stretch of positions [start, end) that came from one message (or the prompt / the generated reply). */
 export interface Segment {
@@ -15,7 +21,22 @@ export interface Segment {
   generated: boolean;
 }
 
-function render(model: Model, messages: readonly ChatMessage[], addGenerationPrompt: boolean): string {
+/** Most messages the cache view tells apart; earlier ones share one segment (the work is per message). */
+export const MAX_SEGMENT_MESSAGES = 64;
+
+/** A prompt longer than the context, found before (or without) tokenizing all of it. */
+export class PromptTooLong extends Error {
+  constructor(
+    /** The prompt's length in tokens, or a lower bound of it when `exact` is false. */
+    readonly tokens: number,
+    readonly exact: boolean,
+  ) {
+    super(`the prompt has ${exact ? '' : 'at least '}${tokens} tokens`);
+    this.name = 'PromptTooLong';
+  }
+}
+
+function render(model: PromptModel, messages: readonly ChatMessage[], addGenerationPrompt: boolean): string {
   const t = model.tokenizer;
   return renderChat(model.chatTemplate, messages, {
     addGenerationPrompt,
@@ -26,19 +47,17 @@ function render(model: Model, messages: readonly ChatMessage[], addGenerationPro
 
 // Chat prompts are rendered by the template, which writes any BOS itself (as `kvsieve chat` does); special-token
 // texts such as <|im_start|> must become their tokens.
-function encodeChat(model: Model, text: string): number[] {
-  return model.tokenizer.encode(text, { addSpecial: false, parseSpecial: true });
-}
+const CHAT_ENCODE = { addSpecial: false, parseSpecial: true } as const;
+const COMPLETION_ENCODE = { addSpecial: true, parseSpecial: true } as const;
 
-export function chatPrompt(model: Model, messages: readonly ChatMessage[]): number[] {
-  let text: string;
-  try {
-    text = render(model, messages, true);
-  } catch (e) {
-    if (e instanceof ChatTemplateError) throw invalid(e.message, 'messages');
-    throw e;
-  }
-  return encodeChat(model, text);
+/**
+ * Encodes text unless it certainly has more than `limit` tokens: a lower bound on the count, from the text's
+ * length and the longest token, refuses a huge prompt without tokenizing it.
+ */
+function encodeWithin(model: PromptModel, text: string, opts: EncodeOptions, limit: number): number[] {
+  const atLeast = model.tokenizer.minTokens(text, opts);
+  if (atLeast > limit) throw new PromptTooLong(atLeast, false);
+  return model.tokenizer.encode(text, opts);
 }
 
 /**
@@ -51,73 +70,66 @@ export interface PromptParts {
   rest?: number[];
 }
 
-/** A chat's question is its last user message (with what the template puts after it). */
-export function chatParts(model: Model, messages: readonly ChatMessage[]): PromptParts {
-  const ids = chatPrompt(model, messages);
+/** The conversation's prompt tokens; ChatTemplateError when the template rejects it. */
+export function chatPrompt(model: PromptModel, messages: readonly ChatMessage[], limit = Infinity): number[] {
+  return encodeWithin(model, render(model, messages, true), CHAT_ENCODE, limit);
+}
+
+/** The conversation's prompt, cut where its question (the last user message) starts. */
+export function chatParts(
+  model: PromptModel,
+  messages: readonly ChatMessage[],
+  limit = Infinity,
+): PromptParts {
+  const text = render(model, messages, true);
+  const ids = encodeWithin(model, text, CHAT_ENCODE, limit);
   const last = [...messages].reverse().find((m) => m.role === 'user');
   if (last === undefined) return { ids, context: ids };
-  const text = render(model, messages, true);
-  const split = splitAtQuestion((t) => encodeChat(model, t), text, last.content);
+  const split = splitAtQuestion((t) => model.tokenizer.encode(t, CHAT_ENCODE), text, last.content);
   return split ? { ids: [...split.context, ...split.rest], ...split } : { ids, context: ids };
 }
 
-/** A completion's question (`kvsieve.question`) is asked after the prompt. */
-export function completionParts(
-  model: Model,
-  prompt: string | number[],
-  question: string | number[] | undefined,
-): PromptParts {
-  const context = completionPrompt(model, prompt);
-  if (question === undefined) return { ids: context, context };
-  const rest =
-    typeof question === 'string'
-      ? model.tokenizer.encode(question, { addSpecial: false, parseSpecial: true })
-      : question;
-  if (rest.length === 0) throw invalid("'kvsieve.question' has no tokens", 'kvsieve.question');
-  return { ids: [...context, ...rest], context, rest };
+export function completionPrompt(model: PromptModel, prompt: string, limit = Infinity): number[] {
+  return encodeWithin(model, prompt, COMPLETION_ENCODE, limit);
 }
 
-export function completionPrompt(model: Model, prompt: string | number[]): number[] {
-  return typeof prompt === 'string'
-    ? model.tokenizer.encode(prompt, { addSpecial: true, parseSpecial: true })
-    : prompt;
+/** A completion's `kvsieve.question`, asked after the prompt: no BOS, special-token texts recognised. */
+export function questionTokens(model: PromptModel, question: string, limit = Infinity): number[] {
+  return encodeWithin(model, question, { addSpecial: false, parseSpecial: true }, limit);
 }
 
 /**
  * Where each message starts in the prompt: the token count of the conversation rendered up to it. Tokens can
  * merge across a boundary, so a boundary may be off by a token; a template that refuses a partial conversation
- * (e.g. one that insists on alternating roles) merges that message into the next.
+ * (e.g. one that insists on alternating roles) merges that message into the next. Past MAX_SEGMENT_MESSAGES
+ * messages, the earliest ones form one segment, so the work stays bounded however long the conversation.
  */
 export function chatSegments(
-  model: Model,
+  model: PromptModel,
   messages: readonly ChatMessage[],
   promptTokens: number,
   tokensSeen: number,
 ): Segment[] {
-  const bounds = [0];
-  for (let i = 1; i <= messages.length; i++) {
-    let n = bounds[i - 1];
+  const first = Math.max(0, messages.length - (MAX_SEGMENT_MESSAGES - 1));
+  // The message counts after which the rendered conversation is measured: the merged earlier ones, then each.
+  const cuts: number[] = first > 0 ? [first] : [];
+  for (let i = first; i < messages.length; i++) cuts.push(i + 1);
+  const parts: Segment[] = [];
+  let start = 0;
+  for (const upTo of cuts) {
+    let end = start;
     try {
-      n = encodeChat(model, render(model, messages.slice(0, i), false)).length;
+      end = model.tokenizer.encode(render(model, messages.slice(0, upTo), false), CHAT_ENCODE).length;
     } catch (e) {
       if (!(e instanceof ChatTemplateError)) throw e;
     }
-    bounds.push(Math.min(Math.max(n, bounds[i - 1]), promptTokens));
+    end = Math.min(Math.max(end, start), promptTokens);
+    const merged = upTo === first;
+    const index = merged ? 0 : upTo - 1;
+    parts.push({ index, role: merged ? 'earlier' : messages[index].role, start, end, generated: false });
+    start = end;
   }
-  const parts = messages.map((m, i) => ({
-    index: i,
-    role: m.role,
-    start: bounds[i],
-    end: bounds[i + 1],
-    generated: false,
-  }));
-  const reply = {
-    index: messages.length,
-    role: 'assistant',
-    start: bounds[messages.length],
-    end: tokensSeen,
-  };
-  return [...parts, { ...reply, generated: true }];
+  return [...parts, { index: messages.length, role: 'assistant', start, end: tokensSeen, generated: true }];
 }
 
 export function completionSegments(promptTokens: number, tokensSeen: number): Segment[] {

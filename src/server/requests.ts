@@ -21,6 +21,10 @@ export interface SamplingParams {
 }
 
 interface CommonParams {
+  /** The model the client named, if it named one. */
+  model?: string;
+  /** Which field set max_tokens ('max_tokens' or 'max_completion_tokens'), for errors about it. */
+  maxTokensParam: string;
   stream: boolean;
   includeUsage: boolean;
   sampling: SamplingParams;
@@ -219,8 +223,15 @@ function common(body: Body, maxTokensKeys: string[]): CommonParams {
     throw invalid("'stream_options' is only allowed with 'stream': true", 'stream_options');
   }
   let maxTokens: number | undefined;
-  for (const key of maxTokensKeys) maxTokens ??= num(body, key, { int: true, min: 0 });
+  let maxTokensParam = maxTokensKeys[maxTokensKeys.length - 1];
+  for (const key of maxTokensKeys) {
+    if (maxTokens !== undefined) break;
+    maxTokens = num(body, key, { int: true, min: 0 });
+    if (maxTokens !== undefined) maxTokensParam = key;
+  }
   return {
+    model: body.model as string | undefined,
+    maxTokensParam,
     stream,
     includeUsage: streamOptions !== undefined && bool(streamOptions, 'include_usage') === true,
     sampling: {

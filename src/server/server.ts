@@ -1,10 +1,11 @@
 // The HTTP server: OpenAI-compatible routes, the kvsieve extensions (cache view, stats), the web page, the
-// API key check on every route, and graceful shutdown.
-
+// Host/Origin checks and the API key on every route, limits on slow clients and open connections, and
+// graceful shutdown.
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { CacheType } from '../cache/cache-type.js';
 import type { Model } from '../model/model.js';
 import { packageRoot } from '../paths.js';
@@ -13,8 +14,10 @@ import { keyChecker } from './auth.js';
 import { describeSnapshot, SnapshotStore } from './cache-view.js';
 import { ApiError, notFound, toApiError } from './errors.js';
 import { type Endpoint, type GenerationDeps, type GenerationRecord, handleGeneration } from './generation.js';
-import { readJsonObject, sendError, sendJson } from './http.js';
+import { MAX_JSON_DEPTH, readJsonObject, sendError, sendJson } from './http.js';
 import { Limiter } from './limiter.js';
+import { corsHeaders, hostAllowed, type OriginPolicy, originVerdict } from './origin.js';
+import { PromptWorkers } from './prompt-workers.js';
 
 export interface ServerOptions {
   model: Model;
@@ -33,6 +36,18 @@ export interface ServerOptions {
   defaultCacheType?: Partial<CacheType>;
   /** Largest request body (default 4 MiB). */
   maxBodyBytes?: number;
+  /** Deepest nesting of arrays and objects in a body (default 64). */
+  maxJsonDepth?: number;
+  /** Host names the Host header may carry besides IP addresses and localhost ("*": any). */
+  allowedHosts?: string[];
+  /** Origins whose web pages may call the API ("*": any); other cross-origin requests get a 403. */
+  cors?: string[];
+  /** Time a client has to send its whole request, headers and body (default 60 s): slow bodies end in a 408. */
+  requestTimeoutMs?: number;
+  /** Time a client has to send the request headers (default 15 s). */
+  headersTimeoutMs?: number;
+  /** Open connections at most (default 128); past it, new connections are closed at once. */
+  maxConnections?: number;
   /** Finished requests whose cache view stays available (default 16). */
   snapshots?: number;
   log?: (entry: RequestLogEntry) => void;
@@ -56,6 +71,11 @@ export interface ServerStats {
   max_queue: number;
   /** Heap bytes held by the KV caches of requests in flight. */
   live_kv_bytes: number;
+  /**
+   * How late the serving thread ran its timers since the previous stats request (or the start): the longest
+   * stretch any one piece of work held up every other request.
+   */
+  event_loop_delay_ms: { p50: number; p99: number; max: number };
 }
 
 const PAGE_PATH = join(packageRoot, 'src', 'server', 'page.html');
@@ -70,6 +90,9 @@ export class KvsieveServer {
   private readonly authorized: (req: IncomingMessage) => boolean;
   private readonly page: string;
   private readonly created = Math.floor(Date.now() / 1000);
+  private readonly prompts: PromptWorkers;
+  private readonly origins: OriginPolicy;
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
   private closing: Promise<void> | undefined;
 
   constructor(private readonly opts: ServerOptions) {
@@ -77,8 +100,22 @@ export class KvsieveServer {
     this.limiter = new Limiter(opts.concurrency ?? 1, opts.maxQueue ?? 16);
     this.snapshots = new SnapshotStore(opts.snapshots ?? 16);
     this.authorized = keyChecker(opts.apiKey);
+    this.origins = { allowedHosts: opts.allowedHosts, cors: opts.cors };
     this.page = readFileSync(PAGE_PATH, 'utf8');
-    this.http = createServer((req, res) => void this.handle(req, res));
+    const requestTimeout = opts.requestTimeoutMs ?? 60_000;
+    const headersTimeout = Math.min(opts.headersTimeoutMs ?? 15_000, requestTimeout);
+    this.http = createServer(
+      {
+        requestTimeout,
+        headersTimeout,
+        // Node checks the two timeouts above on this interval (30 s by default, too coarse for them).
+        connectionsCheckingInterval: Math.max(10, Math.min(1000, headersTimeout / 4)),
+      },
+      (req, res) => void this.handle(req, res),
+    );
+    this.http.maxConnections = opts.maxConnections ?? 128;
+    this.prompts = new PromptWorkers(opts.model);
+    this.loopDelay.enable();
   }
 
   /** Starts listening (loopback unless told otherwise); port 0 picks a free port. */
@@ -95,7 +132,16 @@ export class KvsieveServer {
   stats(): ServerStats {
     let live = 0;
     for (const bytes of this.caches) live += bytes();
+    // The histogram counts the timer's own 10 ms resolution in every sample; that is taken off.
+    const ms = (ns: number) => Math.max(0, Math.round(ns / 1e6 - 10));
+    const h = this.loopDelay;
+    const delay =
+      h.count > 0
+        ? { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max) }
+        : { p50: 0, p99: 0, max: 0 };
+    h.reset();
     return {
+      event_loop_delay_ms: delay,
       running: this.limiter.active,
       queued: this.limiter.queued,
       concurrency: this.limiter.concurrency,
@@ -126,6 +172,8 @@ export class KvsieveServer {
       while (this.inflight.size > 0) await sleep(5);
       this.http.closeAllConnections();
       await closed;
+      await this.prompts.close();
+      this.loopDelay.disable();
     })();
     return this.closing;
   }
@@ -145,6 +193,13 @@ export class KvsieveServer {
         res.setHeader('connection', 'close');
         throw new ApiError(503, 'the server is shutting down', 'unavailable_error', null, 'shutting_down');
       }
+      if (!this.browserAllowed(method, req, res)) return;
+      // Health checks need no key (nothing is disclosed), as in llama.cpp's server.
+      if (path === '/health') {
+        allowGet(method, path, res);
+        sendJson(res, 200, { status: 'ok' });
+        return;
+      }
       if (!this.authorized(req)) {
         // Browsers show a login box for Basic auth, which is how the web page gets the key.
         sendError(
@@ -162,12 +217,57 @@ export class KvsieveServer {
       if (!gone) {
         const api = toApiError(e);
         if (!(e instanceof ApiError)) error = e;
-        sendError(res, api, api.status === 429 ? { 'retry-after': '1' } : {});
+        const headers: Record<string, string> = api.status === 429 ? { 'retry-after': '1' } : {};
+        // Refused before its body was read (too large, too deep): the rest of it would be taken for the next
+        // request on this connection, so the connection ends with the answer.
+        if (!req.complete) headers.connection = 'close';
+        sendError(res, api, headers);
       }
     } finally {
       const status = gone ? 499 : res.statusCode;
       this.opts.log?.({ method, path, status, ms: performance.now() - t0, generation, error });
     }
+  }
+
+  /**
+   * The Host and Origin checks (DNS rebinding, other sites' pages), and CORS preflights. Returns false when it
+   * has answered the request itself.
+   */
+  private browserAllowed(method: string, req: IncomingMessage, res: ServerResponse): boolean {
+    const host = req.headers.host;
+    if (!hostAllowed(host, this.origins)) {
+      throw new ApiError(
+        403,
+        `Host "${host}" is not this server's; start it with --allowed-host NAME to serve that name`,
+        'invalid_request_error',
+        null,
+        'host_not_allowed',
+      );
+    }
+    const origin = req.headers.origin;
+    const verdict = originVerdict(origin, host, this.origins);
+    if (verdict === 'refused') {
+      throw new ApiError(
+        403,
+        `cross-origin requests from ${origin} are refused; start the server with --cors ${origin} to allow them`,
+        'invalid_request_error',
+        null,
+        'origin_not_allowed',
+      );
+    }
+    const preflight = method === 'OPTIONS';
+    if (verdict === 'allowed' && origin !== undefined) {
+      const asked = req.headers['access-control-request-headers'];
+      for (const [k, v] of Object.entries(corsHeaders(origin, preflight ? (asked ?? '') : undefined))) {
+        res.setHeader(k, v);
+      }
+    }
+    if (preflight) {
+      res.writeHead(204, { allow: 'GET, HEAD, POST, OPTIONS' });
+      res.end();
+      return false;
+    }
+    return true;
   }
 
   private async route(
@@ -178,7 +278,8 @@ export class KvsieveServer {
     record: (r: GenerationRecord) => void,
   ): Promise<void> {
     const allow = (m: string) => {
-      if (method !== m) {
+      if (m === 'GET') allowGet(method, path, res);
+      else if (method !== m) {
         res.setHeader('allow', m);
         throw new ApiError(405, `${method} is not allowed on ${path} (use ${m})`, 'invalid_request_error');
       }
@@ -202,8 +303,15 @@ export class KvsieveServer {
     if (path.startsWith('/v1/models/')) {
       allow('GET');
       const id = path.slice('/v1/models/'.length);
-      if (id !== encodeURIComponent(this.modelId))
-        throw notFound(`no model "${id}" here; this server has "${this.modelId}"`);
+      if (id !== encodeURIComponent(this.modelId)) {
+        throw new ApiError(
+          404,
+          `the model "${decodeURIComponentSafe(id)}" does not exist here; this server has "${this.modelId}"`,
+          'invalid_request_error',
+          'model',
+          'model_not_found',
+        );
+      }
       sendJson(res, 200, this.modelObject());
       return;
     }
@@ -214,7 +322,11 @@ export class KvsieveServer {
     const endpoint = endpoints[path];
     if (endpoint !== undefined) {
       allow('POST');
-      const body = await readJsonObject(req, this.opts.maxBodyBytes ?? 4 << 20);
+      const body = await readJsonObject(
+        req,
+        this.opts.maxBodyBytes ?? 4 << 20,
+        this.opts.maxJsonDepth ?? MAX_JSON_DEPTH,
+      );
       await handleGeneration(this.deps(), endpoint, body, res, record);
       return;
     }
@@ -223,7 +335,7 @@ export class KvsieveServer {
       const id = path.slice('/v1/kvsieve/cache/'.length);
       const snapshot = this.snapshots.get(id);
       if (!snapshot) throw notFound(`no cache view for "${id}" (only the most recent requests' are kept)`);
-      sendJson(res, 200, describeSnapshot(snapshot));
+      sendJson(res, 200, await describeSnapshot(snapshot));
       return;
     }
     if (path === '/v1/kvsieve/stats') {
@@ -266,7 +378,24 @@ export class KvsieveServer {
         return () => this.caches.delete(bytes);
       },
       keepSnapshot: (s) => this.snapshots.put(s),
+      prompts: this.prompts,
     };
+  }
+}
+
+/** GET routes answer HEAD too (node sends the headers, content-length included, without the body). */
+function allowGet(method: string, path: string, res: ServerResponse): void {
+  if (method !== 'GET' && method !== 'HEAD') {
+    res.setHeader('allow', 'GET, HEAD');
+    throw new ApiError(405, `${method} is not allowed on ${path} (use GET)`, 'invalid_request_error');
+  }
+}
+
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
   }
 }
 

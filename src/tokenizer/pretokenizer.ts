@@ -3,6 +3,8 @@
 // sequence, each one splitting every piece left by the previous one into its matches and the unmatched gaps
 // between them (both are kept). llama.cpp evaluates `\s` as its own whitespace set, so `\s` is spelled out as
 // WS here; \p{L}, \p{N} and \p{P} are JS unicode property escapes.
+import { quoted } from '../text/safe.js';
+import { TokenizerError } from './errors.js';
 import { WS } from './unicode.js';
 
 const S = `[${WS}]`;
@@ -100,8 +102,8 @@ const PRE_TOKENIZERS: Readonly<Record<string, PreTokenizerSpec>> = {
 export function preTokenizerSpec(name: string | undefined): PreTokenizerSpec {
   const key = name ?? 'default';
   if (!Object.hasOwn(PRE_TOKENIZERS, key)) {
-    throw new Error(
-      `unsupported pre-tokenizer '${key}' (tokenizer.ggml.pre); supported: ${Object.keys(PRE_TOKENIZERS).join(', ')}`,
+    throw new TokenizerError(
+      `unsupported pre-tokenizer ${quoted(key)} (tokenizer.ggml.pre); supported: ${Object.keys(PRE_TOKENIZERS).join(', ')}`,
     );
   }
   return PRE_TOKENIZERS[key];

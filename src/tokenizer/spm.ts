@@ -2,6 +2,7 @@
 // from single code points, the adjacent pair whose concatenation is the highest-scoring vocabulary token is
 // merged first (ties: leftmost), until no adjacent pair forms a token. Symbols that are not tokens fall back to
 // <0xXX> byte tokens.
+import { TokenizerError } from './errors.js';
 import { MinHeap } from './heap.js';
 import { utf8Bytes } from './unicode.js';
 import type { Vocab } from './vocab.js';
@@ -65,5 +66,5 @@ function byteToken(vocab: Vocab, byte: number): number {
     vocab.ids.get(`<0x${hex}>`) ?? (byte < 0x80 ? vocab.ids.get(String.fromCharCode(byte)) : undefined);
   if (id !== undefined) return id;
   if (vocab.special.unk !== undefined) return vocab.special.unk;
-  throw new Error(`vocabulary has no byte token <0x${hex}> and no unknown token to fall back to`);
+  throw new TokenizerError(`vocabulary has no byte token <0x${hex}> and no unknown token to fall back to`);
 }

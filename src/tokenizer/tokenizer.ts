@@ -7,7 +7,7 @@ import { Attr } from './attrs.js';
 import { BpeTokenizer } from './bpe.js';
 import { partition } from './special.js';
 import { spmTokenize } from './spm.js';
-import { CHAR_TO_BYTE, utf8Bytes } from './unicode.js';
+import { BYTE_TO_CHAR, CHAR_TO_BYTE, utf8Bytes } from './unicode.js';
 import { loadVocab, type Vocab } from './vocab.js';
 
 export interface EncodeOptions {
@@ -39,6 +39,8 @@ export class Tokenizer {
   readonly addBos: boolean;
   private readonly bpe?: BpeTokenizer;
   private readonly bytesCache: (Uint8Array | undefined)[];
+  /** Longest token text in UTF-16 code units, or 0 when no bound holds (see minTokens); computed on first use. */
+  private longestToken: number | undefined;
 
   private constructor(private readonly vocab: Vocab) {
     this.vocabSize = vocab.tokens.length;
@@ -84,6 +86,36 @@ export class Tokenizer {
     }
     if (addSpecial && v.addEos && v.special.eos !== undefined) out.push(v.special.eos);
     return out;
+  }
+
+  /**
+   * A lower bound on `encode(text, opts).length`, in time proportional to the vocabulary (once) rather than
+   * the text, so a huge prompt can be refused before it is tokenized. Every token stands for at most its own
+   * text: SPM matches vocabulary texts in the input (spaces become U+2581, one code unit each) or falls back
+   * to bytes; byte-level BPE tokens are one char per input byte, and a UTF-8 byte holds at most one UTF-16
+   * unit. So no token covers more code units than the longest token text. BPE vocabularies missing a byte's
+   * token drop that byte instead (as llama.cpp does), which breaks the bound: there it is 0.
+   */
+  minTokens(text: string, opts: EncodeOptions = {}): number {
+    const v = this.vocab;
+    let special = 0;
+    if (opts.addSpecial && v.addBos && v.special.bos !== undefined) special++;
+    if (opts.addSpecial && v.addEos && v.special.eos !== undefined) special++;
+    this.longestToken ??= this.computeLongestToken();
+    if (this.longestToken === 0 || text.length === 0) return special;
+    return special + Math.ceil(text.length / this.longestToken);
+  }
+
+  private computeLongestToken(): number {
+    const v = this.vocab;
+    if (v.kind === 'bpe') {
+      for (let b = 0; b < 256; b++) {
+        if (!v.ids.has(BYTE_TO_CHAR[b])) return 0;
+      }
+    }
+    let longest = 1;
+    for (const t of v.tokens) longest = Math.max(longest, t.length);
+    return longest;
   }
 
   /**

@@ -2,8 +2,10 @@
 // token attributes from token_type, model-type defaults for the special ids and add_bos/add_eos, merges, and
 // the special-token cache used for partitioning.
 import type { Metadata } from '../gguf/reader.js';
+import { quoted } from '../text/safe.js';
 import { Attr, type Slot, type SpecialIds, TYPE_TO_ATTR } from './attrs.js';
 import { applyNameQuirks, detectSpecials } from './detect.js';
+import { TokenizerError } from './errors.js';
 import { type PreTokenizerSpec, preTokenizerSpec } from './pretokenizer.js';
 
 export type VocabKind = 'spm' | 'bpe';
@@ -51,27 +53,28 @@ const SPECIAL_KEYS: readonly [Slot, string][] = [
 export function loadVocab(md: Metadata): Vocab {
   const model = md.string(`${KEY}model`);
   if (model !== 'llama' && model !== 'gpt2') {
-    throw new Error(
-      `unsupported tokenizer model '${model}' (${KEY}model); supported: llama (SentencePiece), gpt2 (BPE)`,
+    throw new TokenizerError(
+      `unsupported tokenizer model ${quoted(model)} (${KEY}model); supported: llama (SentencePiece), gpt2 (BPE)`,
     );
   }
   const kind: VocabKind = model === 'llama' ? 'spm' : 'bpe';
   const tokens = md.strings(`${KEY}tokens`);
   if (tokens === undefined || tokens.length === 0)
-    throw new Error(`missing or empty metadata "${KEY}tokens"`);
+    throw new TokenizerError(`missing or empty metadata "${KEY}tokens"`);
   const n = tokens.length;
 
   const scores = new Float64Array(n);
   const rawScores = md.numbers(`${KEY}scores`);
   if (rawScores !== undefined) {
     if (rawScores.length < n)
-      throw new Error(`"${KEY}scores" has ${rawScores.length} entries for ${n} tokens`);
-    scores.set(rawScores.slice(0, n));
+      throw new TokenizerError(`"${KEY}scores" has ${rawScores.length} entries for ${n} tokens`);
+    for (let i = 0; i < n; i++) scores[i] = rawScores[i];
   }
   const attrs = new Uint16Array(n).fill(Attr.NORMAL);
   const types = md.numbers(`${KEY}token_type`);
   if (types !== undefined) {
-    if (types.length < n) throw new Error(`"${KEY}token_type" has ${types.length} entries for ${n} tokens`);
+    if (types.length < n)
+      throw new TokenizerError(`"${KEY}token_type" has ${types.length} entries for ${n} tokens`);
     for (let i = 0; i < n; i++) attrs[i] = TYPE_TO_ATTR[types[i]] ?? 0;
   }
 
@@ -80,7 +83,7 @@ export function loadVocab(md: Metadata): Vocab {
   texts.forEach((t, i) => {
     const prev = ids.get(t);
     if (prev !== undefined)
-      throw new Error(`duplicate token ${JSON.stringify(t)} in "${KEY}tokens" (ids ${prev} and ${i})`);
+      throw new TokenizerError(`duplicate token ${quoted(t)} in "${KEY}tokens" (ids ${prev} and ${i})`);
     ids.set(t, i);
   });
 
@@ -101,9 +104,9 @@ export function loadVocab(md: Metadata): Vocab {
   const addBos = md.bool(`${KEY}add_bos_token`, kind === 'spm' || (pre?.addBos ?? false));
   const addEos = md.bool(`${KEY}add_eos_token`, false);
   if (addBos && special.bos === undefined)
-    throw new Error(`${KEY}add_bos_token is true, but ${KEY}bos_token_id is not set`);
+    throw new TokenizerError(`${KEY}add_bos_token is true, but ${KEY}bos_token_id is not set`);
   if (addEos && special.eos === undefined)
-    throw new Error(`${KEY}add_eos_token is true, but ${KEY}eos_token_id is not set`);
+    throw new TokenizerError(`${KEY}add_eos_token is true, but ${KEY}eos_token_id is not set`);
 
   const eog = detectSpecials(texts, ids, attrs, special);
   applyNameQuirks(md, texts, ids, attrs);
@@ -134,18 +137,19 @@ export function loadVocab(md: Metadata): Vocab {
 /** Merges are "left right" pairs; the rank is the index. Both halves must be tokens of the vocabulary. */
 function loadMerges(md: Metadata, ids: ReadonlyMap<string, number>): Map<string, number> {
   const list = md.strings(`${KEY}merges`);
-  if (list === undefined) throw new Error(`missing metadata "${KEY}merges" (required for BPE vocabularies)`);
+  if (list === undefined)
+    throw new TokenizerError(`missing metadata "${KEY}merges" (required for BPE vocabularies)`);
   const merges = new Map<string, number>();
   list.forEach((m, rank) => {
     // llama.cpp splits at the first space after the first byte.
     const sp = m.indexOf(' ', 1);
-    if (sp < 0) throw new Error(`"${KEY}merges"[${rank}] = ${JSON.stringify(m)} is not a "left right" pair`);
+    if (sp < 0) throw new TokenizerError(`"${KEY}merges"[${rank}] = ${quoted(m)} is not a "left right" pair`);
     const left = m.slice(0, sp);
     const right = m.slice(sp + 1);
     if (!ids.has(left) || !ids.has(right)) {
       const missing = ids.has(left) ? right : left;
-      throw new Error(
-        `"${KEY}merges"[${rank}] = ${JSON.stringify(m)} references unknown token ${JSON.stringify(missing)}`,
+      throw new TokenizerError(
+        `"${KEY}merges"[${rank}] = ${quoted(m)} references unknown token ${quoted(missing)}`,
       );
     }
     if (!merges.has(m)) merges.set(m, rank);

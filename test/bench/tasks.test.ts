@@ -154,7 +154,8 @@ test('the needle sits at the requested depth', { skip }, () => {
     }
 });
 
-test('a 32k-token prompt builds in well under two seconds (byte-level BPE)', { skip }, (t) => {
+// How long building takes is for benchmarks (the diagnostic shows it); the test checks the length.
+test('a 32k-token prompt builds to its length (byte-level BPE)', { skip }, (t) => {
   const [, tok] = vocabs()[1];
   for (const name of ['passkey', 'niah_single_2', 'niah_multikey_3', 'cwe']) {
     const t0 = performance.now();
@@ -162,7 +163,6 @@ test('a 32k-token prompt builds in well under two seconds (byte-level BPE)', { s
     const ms = performance.now() - t0;
     t.diagnostic(`${name}: ${s.tokens} tokens in ${ms.toFixed(0)} ms`);
     assert.ok(Math.abs(s.tokens - 32768) <= 328);
-    assert.ok(ms < 2000, `${name}: ${ms.toFixed(0)} ms`);
   }
 });
 

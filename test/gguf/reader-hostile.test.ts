@@ -1,20 +1,18 @@
 // Malformed and hostile GGUF files: each must be refused with a GgufError whose message names the problem,
-// quickly and without allocating for counts the file cannot back.
+// without allocating for counts the file cannot back. (How fast that is belongs in benchmarks, not here.)
 import assert from 'node:assert/strict';
-import { closeSync, openSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { test } from 'node:test';
-import { openGguf } from '../../src/gguf/reader.js';
+import { MAX_ARRAY_ELEMENTS, MAX_STRING_ARRAY_ELEMENTS, openGguf } from '../../src/gguf/reader.js';
 import { GgmlType, GgufError, GgufValueType } from '../../src/gguf/types.js';
 import { kv, serializeGguf } from '../../src/gguf/writer.js';
+import { hasControlChars } from '../helpers/controls.js';
 import { Raw, validRaw } from './raw.js';
 import { tmpFile, tmpPath } from './tmp.js';
 
-const TIME_LIMIT_MS = 2000;
-
-/** Opens `bytes` as a file and asserts a GgufError matching `re`, within the time limit. */
+/** Opens `bytes` as a file and asserts a GgufError matching `re`. */
 function assertRejected(bytes: Uint8Array, re: RegExp, what: string): void {
   const path = tmpFile(bytes);
-  const t0 = performance.now();
   assert.throws(
     () => openGguf(path).close(),
     (e) => {
@@ -24,8 +22,6 @@ function assertRejected(bytes: Uint8Array, re: RegExp, what: string): void {
     },
     what,
   );
-  const ms = performance.now() - t0;
-  assert.ok(ms < TIME_LIMIT_MS, `${what}: took ${ms.toFixed(0)} ms`);
 }
 
 const HUGE = 2n ** 60n;
@@ -55,7 +51,6 @@ test('truncation at every byte before the end of the tensor data is refused', ()
   const end = f.dataOffset + f.tensor('b')!.offset + 34;
   f.close();
   const path = tmpPath('cut.gguf');
-  const t0 = performance.now();
   for (let cut = 0; cut < end; cut++) {
     const bytes = full.subarray(0, cut);
     try {
@@ -66,7 +61,6 @@ test('truncation at every byte before the end of the tensor data is refused', ()
       assert.match(e.message, /too small|truncated|impossible|past the end/, `cut at ${cut}: ${e.message}`);
     }
   }
-  assert.ok(performance.now() - t0 < 10 * TIME_LIMIT_MS);
 });
 
 function tmpFileAt(path: string, bytes: Uint8Array): string {
@@ -230,4 +224,71 @@ test('tensor offsets beyond 4 GiB are read at the right place (sparse file)', (t
   f.close();
   truncateSync(path, head.length + far + 31); // one byte short
   assert.throws(() => openGguf(path), /runs past the end of the file/);
+});
+
+test('array counts beyond the caps fail cleanly before anything is read (sparse file)', (t) => {
+  if (process.platform !== 'linux') {
+    t.skip('needs sparse files');
+    return;
+  }
+  // A flipped count in a big file: the file really is big enough to back the count, so only the cap stops it.
+  for (const [arrayType, cap, bytes] of [
+    [GgufValueType.UINT8, MAX_ARRAY_ELEMENTS, 1],
+    [GgufValueType.STRING, MAX_STRING_ARRAY_ELEMENTS, 8],
+  ] as const) {
+    const n = cap + 1;
+    const head = new Raw().header(0, 1).str('k').u32(GgufValueType.ARRAY).u32(arrayType).u64(n).build();
+    const path = tmpPath(`big-array-${arrayType}.gguf`);
+    writeFileSync(path, head);
+    truncateSync(path, head.length + n * bytes); // a hole, not real disk
+    assert.throws(
+      () => openGguf(path),
+      (e) =>
+        e instanceof GgufError &&
+        new RegExp(`array "k" has ${n} elements, more than the ${cap} allowed`).test(e.message),
+    );
+  }
+});
+
+test('file-derived strings in messages are escaped and capped', () => {
+  const evil = 'x\x1b[2J\x1b]0;pwned\x07\u009b31m\u202e';
+  const expectSafe = (e: unknown) => {
+    assert.ok(e instanceof GgufError);
+    assert.ok(!hasControlChars(e.message), `raw control characters in ${JSON.stringify(e.message)}`);
+    return true;
+  };
+  // A duplicate key holding escapes, a tensor name holding an OSC title sequence.
+  const dup = new Raw().header(0, 2).kvU32(evil, 1).kvU32(evil, 2).build();
+  assert.throws(() => openGguf(tmpFile(dup)), expectSafe);
+  assert.throws(
+    () => openGguf(tmpFile(dup)),
+    /duplicate metadata key "x\\x1b\[2J\\x1b\]0;pwned\\x07\\x9b31m\\u202e"/,
+  );
+  const tensor = new Raw().header(1, 0).tensorInfo('\x1b]0;t\x07', [8], 99, 0).align().zeros(64).build();
+  assert.throws(() => openGguf(tmpFile(tensor)), expectSafe);
+  // A 60 kB key (allowed) is shown cut short, with its length.
+  const longKey = 'k'.repeat(60_000);
+  const dupLong = new Raw().header(0, 2).kvU32(longKey, 1).kvU32(longKey, 2).build();
+  assert.throws(
+    () => openGguf(tmpFile(dupLong)),
+    (e) => e instanceof GgufError && e.message.length < 400 && /… \(60000 chars in all\)/.test(e.message),
+  );
+});
+
+test('keys longer than the 65535 bytes the GGUF specification allows are refused', () => {
+  const bytes = new Raw().header(0, 1).str('k'.repeat(70_000)).u32(GgufValueType.UINT32).u32(1).build();
+  assertRejected(bytes, /metadata key is 70000 bytes long, more than the 65535 allowed/, 'long key');
+});
+
+test('a directory is named as such', () => {
+  const dir = tmpPath('a-directory.gguf');
+  mkdirSync(dir);
+  assert.throws(
+    () => openGguf(dir),
+    (e) => e instanceof GgufError && /is a directory, not a GGUF file/.test(e.message),
+  );
+  assert.throws(
+    () => openGguf(tmpPath('nope.gguf')),
+    (e) => e instanceof GgufError && /cannot open: no such file/.test(e.message),
+  );
 });

@@ -49,6 +49,14 @@ const TENSORS: GgufTensorData[] = [
   { name: 'bf16', dims: [1], type: GgmlType.BF16, data: bytes(2, 6) },
 ];
 
+/** Metadata values compared by content: typed arrays as plain arrays, exact 64-bit integers as numbers. */
+function plain(v: unknown): unknown {
+  if (!ArrayBuffer.isView(v) && !Array.isArray(v)) return v;
+  return Array.from(v as ArrayLike<unknown>, (x) =>
+    typeof x === 'bigint' && x <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : x,
+  );
+}
+
 function roundTrip(alignment: number | undefined, version?: 2 | 3) {
   const path = tmpFile(serializeGguf({ kv: ALL_KV, tensors: TENSORS, alignment, version }));
   const f = openGguf(path);
@@ -58,7 +66,7 @@ function roundTrip(alignment: number | undefined, version?: 2 | 3) {
     assert.equal(f.alignment, a);
     assert.equal(f.dataOffset % a, 0);
     for (const e of ALL_KV) {
-      assert.deepEqual(f.metadata.get(e.key), e.value, e.key);
+      assert.deepEqual(plain(f.metadata.get(e.key)), plain(e.value), e.key);
       const got = f.kv.find((x) => x.key === e.key)!;
       assert.equal(got.type, e.type, `${e.key} type`);
       assert.equal(got.arrayType, e.arrayType, `${e.key} array type`);
@@ -194,8 +202,51 @@ test('headers far beyond the initial 64 KiB buffer encode correctly', () => {
   };
   const f = openGguf(tmpFile(serializeGguf(spec)));
   assert.deepEqual(f.metadata.get('tokenizer.ggml.tokens'), tokens);
-  assert.deepEqual(f.metadata.get('tokenizer.ggml.scores'), scores);
+  assert.deepEqual(plain(f.metadata.get('tokenizer.ggml.scores')), scores);
   assert.equal(f.metadata.get('after'), 2n ** 63n);
   assert.deepEqual(f.readTensor(f.tensor('bf16')!), TENSORS[5].data);
   f.close();
+});
+
+test('numeric metadata arrays come back as typed arrays of their element type', () => {
+  const spec = {
+    kv: [
+      kv.arr('u8', GgufValueType.UINT8, [0, 255]),
+      kv.arr('i8', GgufValueType.INT8, [-128, 127]),
+      kv.arr('u16', GgufValueType.UINT16, [65535]),
+      kv.arr('i16', GgufValueType.INT16, [-32768]),
+      kv.arr('u32', GgufValueType.UINT32, [0xffffffff]),
+      kv.arr('i32', GgufValueType.INT32, [-5, 7]),
+      kv.arr('f32', GgufValueType.FLOAT32, [0.5, -1.25]),
+      kv.arr('f64', GgufValueType.FLOAT64, [Math.PI]),
+      kv.arr('u64', GgufValueType.UINT64, [2n ** 64n - 1n]),
+      kv.arr('i64', GgufValueType.INT64, [-(2n ** 63n)]),
+      kv.arr('bools', GgufValueType.BOOL, [true, false]),
+    ],
+    tensors: [],
+  };
+  const f = openGguf(tmpFile(serializeGguf(spec)));
+  const expect: [string, unknown, unknown[]][] = [
+    ['u8', Uint8Array, [0, 255]],
+    ['i8', Int8Array, [-128, 127]],
+    ['u16', Uint16Array, [65535]],
+    ['i16', Int16Array, [-32768]],
+    ['u32', Uint32Array, [0xffffffff]],
+    ['i32', Int32Array, [-5, 7]],
+    ['f32', Float32Array, [0.5, -1.25]],
+    ['f64', Float64Array, [Math.PI]],
+    ['u64', BigUint64Array, [2n ** 64n - 1n]],
+    ['i64', BigInt64Array, [-(2n ** 63n)]],
+  ];
+  for (const [key, type, values] of expect) {
+    const v = f.metadata.get(key);
+    assert.equal(Object.getPrototypeOf(v)?.constructor, type, key);
+    assert.deepEqual(Array.from(v as ArrayLike<unknown>), values, key);
+  }
+  assert.deepEqual(f.metadata.get('bools'), [true, false]);
+  f.close();
+  // What was read writes back unchanged (models are edited this way in tests and tools).
+  const again = openGguf(tmpFile(serializeGguf({ kv: [...f.kv], tensors: [] })));
+  assert.deepEqual(again.metadata.get('f32'), f.metadata.get('f32'));
+  again.close();
 });

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { BadInputError } from '../../src/errors.js';
 import { openGguf } from '../../src/gguf/reader.js';
 import { GgmlType, type GgufKv, GgufValueType } from '../../src/gguf/types.js';
 import { type GgufTensorData, writeGguf } from '../../src/gguf/writer.js';
@@ -55,6 +56,17 @@ async function loadFails(path: string, pattern: RegExp, opts = {}): Promise<void
     return true;
   });
 }
+
+/** Loading fails with bad-input error (the CLI's exit 2), never a plain Error (a bug, exit 1). */
+async function badInput(path: string, pattern: RegExp): Promise<void> {
+  await assert.rejects(Model.load(path, { backend: 'ref' }), (e: Error) => {
+    assert.ok(e instanceof BadInputError, `${e.name}: ${e.message}`);
+    assert.match(e.message, pattern);
+    return true;
+  });
+}
+
+const f32 = (key: string, value: number) => setKv(key, { key, type: GgufValueType.FLOAT32, value });
 
 test('unsupported architecture is named', async () => {
   const p = variant('arch', {
@@ -111,6 +123,78 @@ test('a vocabulary that does not match the embedding is rejected', async () => {
         ),
   });
   await loadFails(p, /299/);
+  await badInput(p, /the vocabulary has 299 tokens \(tokenizer\.ggml\.tokens\) but llama\.vocab_size is 300/);
+  const noSize = variant('vocab-nosize', {
+    kv: (kv) =>
+      kv
+        .filter((e) => e.key !== 'llama.vocab_size')
+        .map((e) =>
+          e.key === 'tokenizer.ggml.tokens' ||
+          e.key === 'tokenizer.ggml.scores' ||
+          e.key === 'tokenizer.ggml.token_type'
+            ? { ...e, value: (e.value as string[]).slice(0, 299) }
+            : e,
+        ),
+  });
+  await badInput(noSize, /token_embd\.weight has 300 rows but the vocabulary has 299 tokens/);
+});
+
+test('NaN, zero or negative float hyper-parameters are refused, naming the key', async () => {
+  const cases: [string, number, RegExp][] = [
+    ['llama.rope.freq_base', Number.NaN, /"llama\.rope\.freq_base" = NaN is invalid: RoPE/],
+    ['llama.rope.freq_base', 0, /"llama\.rope\.freq_base" = 0 is invalid/],
+    ['llama.rope.freq_base', Number.POSITIVE_INFINITY, /freq_base" = Infinity is invalid/],
+    ['llama.attention.layer_norm_rms_epsilon', -1e-5, /layer_norm_rms_epsilon" = -0\.0000\d+ is invalid/],
+    ['llama.attention.layer_norm_rms_epsilon', 0, /layer_norm_rms_epsilon" = 0 is invalid: RMSNorm/],
+    ['llama.attention.layer_norm_rms_epsilon', Number.NaN, /layer_norm_rms_epsilon" = NaN is invalid/],
+  ];
+  for (const [i, [key, value, pattern]] of cases.entries()) {
+    await badInput(variant(`float-${i}`, { kv: f32(key, value) }), pattern);
+  }
+  const scaled = variant('scale', {
+    kv: (kv) => [
+      ...kv,
+      { key: 'llama.rope.scaling.type', type: GgufValueType.STRING, value: 'linear' },
+      { key: 'llama.rope.scaling.factor', type: GgufValueType.FLOAT32, value: -2 },
+    ],
+  });
+  await badInput(scaled, /"llama\.rope\.scaling\.factor" = -2 is invalid/);
+});
+
+test('unsupported tensor types are bad input naming the tensor and what is supported', async () => {
+  // I32 has the F32 tensor's size, I16 half of it: both are valid GGUF, neither is a weight type we decode.
+  for (const [type, bytes] of [
+    [GgmlType.I32, 1],
+    [GgmlType.I16, 0.5],
+  ] as const) {
+    const p = variant(`type-${type}`, {
+      tensors: (t) =>
+        t.map((x) =>
+          x.name === 'blk.0.attn_k.weight' && x.data instanceof Uint8Array
+            ? { ...x, type, data: x.data.subarray(0, x.data.length * bytes) }
+            : x,
+        ),
+    });
+    const name = GgmlType[type];
+    await badInput(
+      p,
+      new RegExp(
+        `tensor "blk\\.0\\.attn_k\\.weight" has type ${name}, which kvsieve cannot load \\(supported: F32, F16, Q4_0.*Q6_K`,
+      ),
+    );
+  }
+});
+
+test('a bad vocabulary (duplicate tokens, merges of unknown tokens) is bad input, not a bug', async () => {
+  const dup = variant('dup-token', {
+    kv: (kv) =>
+      kv.map((e) =>
+        e.key === 'tokenizer.ggml.tokens'
+          ? { ...e, value: (e.value as string[]).map((t, i) => (i === 5 ? (e.value as string[])[4] : t)) }
+          : e,
+      ),
+  });
+  await badInput(dup, /duplicate token "<0x01>" in "tokenizer\.ggml\.tokens" \(ids 4 and 5\)/);
 });
 
 test('bad load options are rejected by name', async () => {

@@ -71,7 +71,8 @@ if (!existsSync(VOCAB_DIR)) {
     });
   }
 
-  test('encoding 100k characters takes well under a second', {
+  // How fast this is belongs in a benchmark (bench/speed.ts), not in a test that fails on a busy machine.
+  test('100k characters of mixed text encode and decode back', {
     skip: !existsSync(`${VOCAB_DIR}ggml-vocab-gpt-2.gguf`),
   }, (t) => {
     const texts = readTexts(readFileSync(`${VOCAB_DIR}ggml-vocab-gpt-2.gguf.inp`, 'utf8'));
@@ -83,7 +84,6 @@ if (!existsSync(VOCAB_DIR)) {
       const ids = tok.encode(text, { parseSpecial: true });
       const ms = performance.now() - t0;
       t.diagnostic(`${name}: ${text.length} chars -> ${ids.length} tokens in ${ms.toFixed(0)} ms`);
-      assert.ok(ms < 1000, `${name}: ${ms.toFixed(0)} ms`);
       assert.equal(tok.decode(ids), text);
     }
   });

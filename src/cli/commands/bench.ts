@@ -127,7 +127,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', onSigint);
   try {
-    const bar = new ProgressBar('bench');
+    const bar = new ProgressBar('bench', { lines: true });
     const run = await runBench(model, {
       ...spec,
       samples,

@@ -4,12 +4,15 @@ import { renderChat } from '../../chat/template.js';
 import type { Context, GeneratedToken } from '../../generate/context.js';
 import { splitAtQuestion } from '../../generate/question.js';
 import type { Model } from '../../model/model.js';
-import { loadFromArgs } from '../load.js';
+import { loadFromArgs, noteChatTemplate } from '../load.js';
 import {
   CACHE_TYPE_HELP,
+  CONTEXT_HELP,
   cacheTypeFrom,
   cacheTypeOptions,
   checkCacheTypeFor,
+  contextOptions,
+  contextSizeFrom,
   generateOptionsFrom,
   MODEL_HELP,
   modelOptions,
@@ -26,10 +29,12 @@ export const CHAT_HELP = `kvsieve chat [options]
 Interactive chat with the model's chat template. The whole conversation stays in one KV cache: each turn
 feeds only the new tokens. Compression is query-aware: each turn, the newest user message is the question
 the press compresses the conversation with; it is then fed uncompressed. Commands: /reset, /stats, /exit.
+Ctrl-C stops a reply and returns to the prompt; at the prompt (or a second time) it quits.
 
 ${MODEL_HELP}
 ${PRESS_HELP}
 ${CACHE_TYPE_HELP}
+${CONTEXT_HELP}
       --system TEXT       system message
 ${SAMPLING_HELP}`;
 
@@ -54,6 +59,7 @@ export async function chatCommand(argv: string[]): Promise<void> {
       ...samplingOptions,
       ...pressOptions,
       ...cacheTypeOptions,
+      ...contextOptions,
       system: { type: 'string' },
     },
   });
@@ -62,29 +68,53 @@ export async function chatCommand(argv: string[]): Promise<void> {
   const cacheType = cacheTypeFrom(values);
   const model = await loadFromArgs(values);
   checkCacheTypeFor(model.config.headDim, cacheType);
+  const contextSize = contextSizeFrom(values, model.config.contextLength);
+  noteChatTemplate(model);
   const rl = createInterface({
     input: process.stdin,
     output: process.stdout,
     terminal: process.stdin.isTTY === true,
   });
+  // Ctrl-C: in a terminal readline (in raw mode) turns it into a 'SIGINT' event on rl; with piped input it is a
+  // real signal. Either way it stops the reply under way, or, at the prompt or a second time, ends the chat.
+  let reply: AbortController | undefined;
+  let quitting = false;
+  const interrupt = () => {
+    if (reply && !reply.signal.aborted) {
+      reply.abort();
+      return;
+    }
+    quitting = true;
+    rl.close();
+  };
+  rl.on('SIGINT', interrupt);
+  // Piped input may end while replies are still being written; the lines it held are still read, but a
+  // closed readline must not be asked to prompt (Node 24 throws).
+  let inputClosed = false;
+  rl.on('close', () => {
+    inputClosed = true;
+  });
+  process.on('SIGINT', interrupt);
   const initial = values.system ? [{ role: 'system', content: values.system }] : [];
   let messages = [...initial];
-  let ctx = model.createContext({ press, cacheType });
+  let ctx = model.createContext({ press, cacheType, contextSize });
   /** The rendered text the cache already holds. */
   let fed = '';
   try {
     // Lines are read through the async iterator, which buffers input typed (or piped) while a reply streams.
     const lines = rl[Symbol.asyncIterator]();
-    for (;;) {
-      rl.setPrompt('> ');
-      rl.prompt();
+    while (!quitting) {
+      if (!inputClosed) {
+        rl.setPrompt('> ');
+        rl.prompt();
+      }
       const next = await lines.next();
-      if (next.done) break; // stdin closed
+      if (next.done || quitting) break; // stdin closed, or Ctrl-C at the prompt
       const line = String(next.value).trim();
       if (line === '/exit' || line === '/quit') break;
       if (line === '/reset') {
         ctx.dispose();
-        ctx = model.createContext({ press, cacheType });
+        ctx = model.createContext({ press, cacheType, contextSize });
         messages = [...initial];
         fed = '';
         continue;
@@ -103,14 +133,19 @@ export async function chatCommand(argv: string[]): Promise<void> {
       // start over from a fresh cache.
       if (!full.startsWith(fed)) {
         ctx.dispose();
-        ctx = model.createContext({ press, cacheType });
+        ctx = model.createContext({ press, cacheType, contextSize });
         fed = '';
       }
-      let reply = '';
+      let text = '';
+      let produced = 0;
       const held = ctx.tokens.length;
+      const current = new AbortController();
+      reply = current;
       try {
-        for await (const t of turn(model, ctx, full.slice(fed.length), line, gen)) {
-          reply += t.text;
+        const opts = { ...gen, skipSpecial: values.special !== true, signal: current.signal };
+        for await (const t of turn(model, ctx, full.slice(fed.length), line, opts)) {
+          if (t.id >= 0) produced++;
+          text += t.text;
           process.stdout.write(t.text);
         }
       } catch (e) {
@@ -121,19 +156,34 @@ export async function chatCommand(argv: string[]): Promise<void> {
         messages.pop();
         if (ctx.tokens.length !== held) {
           ctx.dispose();
-          ctx = model.createContext({ press });
+          ctx = model.createContext({ press, cacheType, contextSize });
           fed = '';
         }
         continue;
+      } finally {
+        reply = undefined;
       }
-      process.stdout.write('\n');
-      messages.push({ role: 'assistant', content: reply.trim() });
-      fed = full + reply;
+      if (current.signal.aborted) {
+        process.stdout.write('\n[reply interrupted]\n');
+        if (produced === 0) {
+          // Stopped inside the prompt: the cache may hold part of it, so the next turn starts afresh.
+          messages.pop();
+          ctx.dispose();
+          ctx = model.createContext({ press, cacheType, contextSize });
+          fed = '';
+          continue;
+        }
+      } else process.stdout.write('\n');
+      // An interrupted reply stays in the conversation as far as it went: the cache holds it.
+      messages.push({ role: 'assistant', content: text.trim() });
+      fed = full + text;
     }
   } finally {
     rl.close();
+    process.off('SIGINT', interrupt);
     await model.close();
   }
+  if (quitting) process.exitCode = 130;
 }
 
 /**
@@ -145,7 +195,7 @@ async function* turn(
   ctx: Context,
   text: string,
   question: string,
-  gen: ReturnType<typeof generateOptionsFrom>,
+  gen: ReturnType<typeof generateOptionsFrom> & { skipSpecial: boolean; signal: AbortSignal },
 ): AsyncGenerator<GeneratedToken> {
   const opts = { ...gen, addSpecial: false };
   const encode = (s: string) => model.tokenizer.encode(s, { addSpecial: false, parseSpecial: true });
@@ -161,6 +211,7 @@ async function* turn(
     yield* ctx.generate(text, { ...opts, question });
     return;
   }
-  await ctx.prefill(split.context, { ...opts, question: split.rest });
+  // Interrupted while the context goes in: nothing to say (the caller starts the next turn afresh).
+  if ((await ctx.prefill(split.context, { ...opts, question: split.rest })) === undefined) return;
   yield* ctx.generate(split.rest, { ...opts, compress: false });
 }

@@ -1,15 +1,17 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { renderChat } from '../../chat/template.js';
 import type { GeneratedToken } from '../../generate/context.js';
 import { splitAtQuestion } from '../../generate/question.js';
 import { UsageError } from '../errors.js';
-import { loadFromArgs } from '../load.js';
+import { loadFromArgs, noteChatTemplate, readOptionFile } from '../load.js';
 import {
   CACHE_TYPE_HELP,
+  CONTEXT_HELP,
   cacheTypeFrom,
   cacheTypeOptions,
   checkCacheTypeFor,
+  contextOptions,
+  contextSizeFrom,
   generateOptionsFrom,
   MODEL_HELP,
   modelOptions,
@@ -23,13 +25,15 @@ import { ProgressBar } from '../progress.js';
 
 export const GENERATE_HELP = `kvsieve generate [options] [PROMPT]
 
-Generates a continuation of PROMPT (or --file) and streams it to stdout. With --question, compression is
-query-aware: the prompt is compressed with the question in view, then the question is fed after it (as it is,
-uncompressed; with --chat it ends the user message) and the answer generated.
+Generates a continuation of PROMPT (or --file) and streams it to stdout. An empty PROMPT ("") starts from
+the BOS token alone. With --question, compression is query-aware: the prompt is compressed with the question
+in view, then the question is fed after it (as it is, uncompressed; with --chat it ends the user message) and
+the answer generated.
 
 ${MODEL_HELP}
 ${PRESS_HELP}
 ${CACHE_TYPE_HELP}
+${CONTEXT_HELP}
       --file FILE         read the prompt from FILE
       --question TEXT     the question asked after the prompt (query-aware compression)
       --question-file F   read the question from F
@@ -47,6 +51,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
       ...samplingOptions,
       ...pressOptions,
       ...cacheTypeOptions,
+      ...contextOptions,
       file: { type: 'string', short: 'f' },
       question: { type: 'string' },
       'question-file': { type: 'string' },
@@ -55,26 +60,30 @@ export async function generateCommand(argv: string[]): Promise<void> {
       json: { type: 'boolean' },
     },
   });
-  const prompt = values.file !== undefined ? readFileSync(values.file, 'utf8') : positionals.join(' ');
+  const prompt = values.file !== undefined ? readOptionFile('file', values.file) : positionals.join(' ');
   if (values.file === undefined && positionals.length === 0)
     throw new UsageError('give a prompt (or --file FILE)');
   if (values.question !== undefined && values['question-file'] !== undefined)
     throw new UsageError('give --question or --question-file, not both');
   const question =
-    values['question-file'] !== undefined ? readFileSync(values['question-file'], 'utf8') : values.question;
+    values['question-file'] !== undefined
+      ? readOptionFile('question-file', values['question-file'])
+      : values.question;
   if (question !== undefined && question.trim() === '') throw new UsageError('--question must not be empty');
   const gen = generateOptionsFrom(values);
   const press = pressSpecFrom(values);
   const cacheType = cacheTypeFrom(values);
   const model = await loadFromArgs(values);
-  checkCacheTypeFor(model.config.headDim, cacheType);
   try {
+    checkCacheTypeFor(model.config.headDim, cacheType);
+    const contextSize = contextSizeFrom(values, model.config.contextLength);
     const tok = model.tokenizer;
     let input: string | number[] = prompt;
     // With a question: the tokens that follow the prompt (the question, with --chat also the end of the
     // template), which the press probes and which are then fed uncompressed.
     let rest: number[] | undefined;
     if (values.chat) {
+      noteChatTemplate(model);
       const content = question === undefined ? prompt : `${prompt}\n\n${question}`;
       const messages = [
         ...(values.system ? [{ role: 'system', content: values.system }] : []),
@@ -92,10 +101,16 @@ export async function generateCommand(argv: string[]): Promise<void> {
         input = split.context;
         rest = split.rest;
       }
-    } else if (question !== undefined) {
-      rest = tok.encode(question, { addSpecial: false, parseSpecial: true });
+    } else {
+      if (question !== undefined) rest = tok.encode(question, { addSpecial: false, parseSpecial: true });
+      // An empty prompt starts from BOS alone, as llama.cpp and llama2.c do.
+      if (prompt === '') {
+        if (tok.bos === undefined)
+          throw new UsageError('the prompt is empty and this model has no BOS token to start from');
+        input = [tok.bos];
+      }
     }
-    const ctx = model.createContext({ press, cacheType });
+    const ctx = model.createContext({ press, cacheType, contextSize });
     const bar = new ProgressBar('prefill');
     const t0 = performance.now();
     let tPrefill = t0;
@@ -111,7 +126,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
         tPrefill = performance.now();
       }
     };
-    const opts = { ...gen, addSpecial: !values.chat };
+    const opts = { ...gen, addSpecial: !values.chat, skipSpecial: values.special !== true };
     let tokens: AsyncGenerator<GeneratedToken>;
     if (rest === undefined) tokens = ctx.generate(input, { ...opts, onPrefill });
     else {
@@ -137,7 +152,10 @@ export async function generateCommand(argv: string[]): Promise<void> {
         completionTokens: n,
         prefillTokensPerSecond: promptTokens / ((tPrefill - t0) / 1000),
         decodeTokensPerSecond: n / ((t1 - tPrefill) / 1000),
+        seed: gen.seed,
+        contextSize: ctx.contextSize,
         press: ctx.press?.name ?? 'full',
+        cacheType: ctx.cache.type,
         keptFraction: ctx.keptFraction,
         kvBytes: ctx.cache.bytes,
         peakKvBytes: ctx.peakCacheBytes,

@@ -3,6 +3,7 @@ import { openGguf } from '../../gguf/reader.js';
 import type { GgufValue } from '../../gguf/types.js';
 import { ggmlTypeName } from '../../gguf/types.js';
 import { readConfig } from '../../model/config.js';
+import { escapeControls, quoted, terminalSafeJson } from '../../text/safe.js';
 import { UsageError } from '../errors.js';
 import { formatBytes } from '../progress.js';
 
@@ -10,13 +11,29 @@ export const INSPECT_HELP = `kvsieve inspect FILE [--json] [--tensors]
 
 Shows a GGUF file's metadata, its tensors (with --tensors) and the memory it needs.`;
 
+/** A value as the text listing shows it: strings quoted, escaped and capped, arrays by their first items. */
 function show(v: GgufValue): string {
-  if (Array.isArray(v)) {
-    const head = v.slice(0, 8).map((x) => JSON.stringify(typeof x === 'bigint' ? x.toString() : x));
+  if (Array.isArray(v) || ArrayBuffer.isView(v)) {
+    const head = Array.from(v.slice(0, 8) as ArrayLike<unknown>, (x) =>
+      typeof x === 'string' ? quoted(x, 80) : String(x),
+    );
     return `[${head.join(', ')}${v.length > 8 ? `, … ${v.length} items` : ''}]`;
   }
-  if (typeof v === 'string') return JSON.stringify(v.length > 200 ? `${v.slice(0, 200)}…` : v);
+  if (typeof v === 'string') return quoted(v);
   return String(v);
+}
+
+/** A name from the file (key, tensor) for the listing: escaped and capped, unquoted. */
+function name(s: string): string {
+  return escapeControls(s.length > 200 ? `${s.slice(0, 200)}… (${s.length} chars in all)` : s);
+}
+
+/** JSON for typed arrays (as arrays) and 64-bit integers (as strings). */
+function jsonValue(_: string, v: unknown): unknown {
+  if (typeof v === 'bigint') return v.toString();
+  if (ArrayBuffer.isView(v) && !(v instanceof DataView))
+    return Array.from(v as unknown as ArrayLike<unknown>);
+  return v;
 }
 
 export async function inspectCommand(argv: string[]): Promise<void> {
@@ -41,10 +58,9 @@ export async function inspectCommand(argv: string[]): Promise<void> {
         contextLength: c.contextLength,
       };
     } catch (e) {
-      cfgError = (e as Error).message;
+      cfgError = escapeControls((e as Error).message);
     }
     if (values.json) {
-      const replacer = (_: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
       const out = {
         path: file.path,
         version: file.version,
@@ -59,15 +75,17 @@ export async function inspectCommand(argv: string[]): Promise<void> {
         runnable: cfgError === undefined,
         problem: cfgError,
       };
-      process.stdout.write(`${JSON.stringify(out, replacer, 2)}\n`);
+      // JSON escapes C0 controls itself; C1 controls and bidi overrides are escaped too, so the output is
+      // safe to print to a terminal and still the same JSON value.
+      process.stdout.write(`${terminalSafeJson(JSON.stringify(out, jsonValue, 2))}\n`);
       return;
     }
     const lines = [
-      `${file.path}: GGUF v${file.version}, ${file.tensors.length} tensors, ${formatBytes(file.size)}`,
+      `${escapeControls(file.path)}: GGUF v${file.version}, ${file.tensors.length} tensors, ${formatBytes(file.size)}`,
       '',
       'metadata:',
     ];
-    for (const kv of file.kv) lines.push(`  ${kv.key} = ${show(kv.value)}`);
+    for (const kv of file.kv) lines.push(`  ${name(kv.key)} = ${show(kv.value)}`);
     const byType = new Map<string, number>();
     for (const t of file.tensors)
       byType.set(ggmlTypeName(t.type), (byType.get(ggmlTypeName(t.type)) ?? 0) + t.bytes);
@@ -79,7 +97,7 @@ export async function inspectCommand(argv: string[]): Promise<void> {
       lines.push('', 'tensors:');
       for (const t of file.tensors) {
         lines.push(
-          `  ${t.name.padEnd(32)} ${ggmlTypeName(t.type).padEnd(6)} [${t.dims.join(', ')}]`.padEnd(64) +
+          `  ${name(t.name).padEnd(32)} ${ggmlTypeName(t.type).padEnd(6)} [${t.dims.join(', ')}]`.padEnd(64) +
             formatBytes(t.bytes),
         );
       }

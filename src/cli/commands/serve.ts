@@ -30,7 +30,11 @@ ${PRESS_HELP}
 ${CACHE_TYPE_HELP}
       --host HOST         address to bind (default 127.0.0.1, this machine only)
       --port N            port (default 8080; 0 picks a free one)
-      --api-key KEY       require "Authorization: Bearer KEY" on every route (default: $KVSIEVE_API_KEY)
+      --api-key KEY       require "Authorization: Bearer KEY" on every route but /health (default: $KVSIEVE_API_KEY)
+      --cors ORIGIN       let web pages from ORIGIN (e.g. https://app.example) call the API; "*" for any
+                          (repeatable; other sites' pages are refused)
+      --allowed-host NAME a host name clients may use besides IP addresses and localhost (repeatable)
+      --max-connections N open connections at most (default 128)
       --model-id NAME     the model's name in the API (default: the file name)
       --concurrency N     generations running at once (default 1)
       --max-queue N       requests waiting for a slot before 429s (default 16)
@@ -76,8 +80,20 @@ export async function serveCommand(argv: string[]): Promise<void> {
       ...cacheTypeOptions,
       grace: { type: 'string' },
       quiet: { type: 'boolean' },
+      cors: { type: 'string', multiple: true },
+      'allowed-host': { type: 'string', multiple: true },
+      'max-connections': { type: 'string' },
     },
   });
+  const cors = values.cors ?? [];
+  for (const origin of cors) {
+    if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+      throw new UsageError(
+        `--cors takes an origin such as https://app.example (no path) or "*", got "${origin}"`,
+      );
+    }
+  }
+  const maxConnections = num(values, 'max-connections', { int: true, min: 1, max: 100_000 });
   const host = values.host ?? '127.0.0.1';
   const port = num(values, 'port', { int: true, min: 0, max: 65535 }) ?? 8080;
   const concurrency = num(values, 'concurrency', { int: true, min: 1, max: 64 }) ?? 1;
@@ -104,6 +120,9 @@ export async function serveCommand(argv: string[]): Promise<void> {
     contextSize,
     defaultPress: press,
     defaultCacheType: cacheType,
+    cors,
+    allowedHosts: values['allowed-host'],
+    maxConnections,
     log: values.quiet ? undefined : (e) => process.stderr.write(logLine(e)),
   });
   try {
