@@ -2,6 +2,7 @@
 // tokens stream out of an async iterator that honours an AbortSignal and stop strings.
 import type { CacheType } from '../cache/cache-type.js';
 import { KvCache } from '../cache/kv-cache.js';
+import { host } from '../host/index.js';
 import type { Model } from '../model/model.js';
 import type { AttentionTap } from '../model/transformer.js';
 import { type PressSpec, pressFromSpec } from '../presses/index.js';
@@ -415,5 +416,5 @@ function isPress(p: Press | PressSpec): p is Press {
 }
 
 function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+  return host.nextTask();
 }
