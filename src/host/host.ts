@@ -31,7 +31,7 @@ export interface Host {
   /** Memory the OS can hand out without swapping, and its total; undefined where the platform does not say. */
   memory(): { available: number; total: number } | undefined;
   /** The kernels' WebAssembly bytes. */
-  kernelBytes(build: KernelBuild): Promise<Uint8Array>;
+  kernelBytes(build: KernelBuild): Promise<Uint8Array<ArrayBuffer>>;
   /** Lets this runtime validate relaxed SIMD where a flag gates it (Node 20's V8); a no-op elsewhere. */
   enableRelaxedSimd(): void;
   /** Starts a kernel worker that runs `init`'s kernels (src/kernels/worker.ts). */

@@ -39,7 +39,7 @@ type Build = KernelBuild;
  * The relaxed build's bytes if this Node accepts them, else null. Node 20 (V8 11.3) needs the experimental
  * flag, set only when validation fails without it (later V8s have relaxed SIMD on and no such flag).
  */
-async function relaxedBytes(build: Build = 'relaxed'): Promise<Uint8Array | null> {
+async function relaxedBytes(build: Build = 'relaxed'): Promise<Uint8Array<ArrayBuffer> | null> {
   const bytes = await host.kernelBytes(build);
   if (WebAssembly.validate(bytes)) return bytes;
   host.enableRelaxedSimd();
