@@ -127,7 +127,8 @@ export const host: Host = {
     const file = build === 'plain' ? 'kernels.wasm' : `kernels-${build}.wasm`;
     const url = new URL(file, import.meta.url);
     const res = await fetch(url);
-    if (!res.ok) throw new Error(`${url}: ${res.status} ${res.statusText} (the kernels belong beside the bundle)`);
+    if (!res.ok)
+      throw new Error(`${url}: ${res.status} ${res.statusText} (the kernels belong beside the bundle)`);
     return new Uint8Array(await res.arrayBuffer());
   },
   enableRelaxedSimd() {},
