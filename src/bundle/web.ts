@@ -29,7 +29,7 @@ const src = join(packageRoot, 'src');
  * src/host/index.ts re-exports Node's host from ./node.js; the browser gets ./browser.ts. Any other Node
  * built-in is an error naming the file that imports it.
  */
-const browserHost: Plugin = {
+export const browserHost: Plugin = {
   name: 'kvsieve-browser-host',
   setup(b) {
     b.onResolve({ filter: /^\.\/node\.js$/ }, (args) =>

@@ -2,7 +2,7 @@
 // serves it at /, `kvsieve serve` at /web/. GET and HEAD only; paths stay inside the folder.
 import { createReadStream, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { extname, join, normalize, sep } from 'node:path';
+import { extname, join, normalize } from 'node:path';
 import { ISOLATION_HEADERS } from '../bundle/web-files.js';
 
 const TYPES: Record<string, string> = {
@@ -38,11 +38,13 @@ export function serveWebFile(dir: string, path: string, req: IncomingMessage, re
     plain(res, 400, 'bad path encoding');
     return;
   }
-  const rel = normalize(decoded === '/' || decoded.endsWith('/') ? `${decoded}index.html` : decoded);
-  if (rel.includes('\0') || rel.split(/[\\/]/).includes('..') || !rel.startsWith(sep)) {
+  // Dot segments of the URL itself are resolved by the URL parser; any left after decoding (an encoded slash)
+  // are refused rather than resolved.
+  if (decoded.includes('\0') || decoded.split(/[\\/]/).includes('..') || !decoded.startsWith('/')) {
     plain(res, 400, 'bad path');
     return;
   }
+  const rel = normalize(decoded.endsWith('/') ? `${decoded}index.html` : decoded);
   const file = join(dir, rel);
   const stat = statSync(file, { throwIfNoEntry: false });
   if (!stat?.isFile()) {

@@ -158,7 +158,11 @@ function onEngine(m: FromEngine): void {
       return;
     case 'error':
       showError(m.message);
-      if (m.during === 'load') $('model-info').textContent = 'no model loaded';
+      if (m.during === 'load') {
+        // The engine lets the old model go before it loads the next one.
+        modelReady = false;
+        $('model-info').textContent = 'no model loaded';
+      }
       $<HTMLProgressElement>('progress').hidden = true;
       $('progress-text').textContent = '';
       setState(m.during === 'load' ? 'error' : 'ready');
