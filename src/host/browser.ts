@@ -124,6 +124,8 @@ export const host: Host = {
   cpus: () => Math.max(1, navigator.hardwareConcurrency || 1),
   memory: () => undefined,
   async kernelBytes(build) {
+    // The first thing the WebAssembly backend asks for, before it needs shared memory for its threads.
+    checkIsolated();
     const file = build === 'plain' ? 'kernels.wasm' : `kernels-${build}.wasm`;
     const url = new URL(file, import.meta.url);
     const res = await fetch(url);

@@ -1,6 +1,7 @@
 // The page: model choice, press and cache type, document and question; the engine (src/web/engine-worker.ts)
 // does the work in a worker and streams tokens back. State for tests and scripts is mirrored in data-*
-// attributes: body[data-state] (loading, ready, running, error), #answer[data-ids], #stats[data-stats].
+// attributes: body[data-state] (idle, loading, ready, running, error), #answer[data-ids], #stats[data-stats].
+// ?threads=N sets the threads, ?load=0 loads no model until asked, ?sw=0 registers no service worker.
 import { KV_TYPE_NAMES } from '../cache/cache-type.js';
 import type { FromEngine, ModelChoice, RunStats, ToEngine } from './protocol.js';
 import { drawView, formatBytes } from './view.js';
@@ -239,7 +240,9 @@ function start(): void {
       .register('sw.js')
       .catch((e: Error) => console.warn('no offline copy:', e.message));
   }
-  load();
+  // The demo model by default (?load=0: none until asked).
+  if (params.get('load') !== '0') load();
+  else setState('idle');
 }
 
 start();

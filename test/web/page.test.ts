@@ -165,7 +165,7 @@ test('a file that is not GGUF gets a clear message in the page', { skip }, async
   try {
     const page = await context.newPage();
     const errors = watchErrors(page);
-    await page.goto(`${url}&sw=0`, { timeout: 30_000 });
+    await page.goto(`${url}&sw=0&load=0`, { timeout: 30_000 });
     await page.setInputFiles('#model-file', {
       name: 'notes.txt',
       mimeType: 'text/plain',
@@ -178,6 +178,49 @@ test('a file that is not GGUF gets a clear message in the page', { skip }, async
     );
     assert.equal(await page.textContent('#model-info'), 'no model loaded');
     assert.equal(await page.isDisabled('#run'), true);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("the library bundle on a page's main thread loads an ArrayBuffer and a Blob and gives Node's tokens", {
+  skip,
+}, async () => {
+  const prompt = 'The pass key is 4711. Remember it. What is the pass key? The pass key is';
+  const model = await Model.load(defaultModelPath, { threads: THREADS });
+  const ctx = model.createContext({ press: { name: 'lagkv', ratio: 4 } });
+  const want: number[] = [];
+  for await (const t of ctx.generate(prompt, { maxTokens: 6, temperature: 0 })) want.push(t.id);
+  await model.close();
+  const context = await browser!.newContext();
+  try {
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    // The page loads no model of its own (load=0); the test imports the library itself.
+    await page.goto(`${url}&sw=0&load=0`, { timeout: 30_000 });
+    const got = (await page.evaluate(`(async () => {
+      const k = await import('./kvsieve.js');
+      const bytes = await (await fetch('models/kvsieve-demo.gguf')).arrayBuffer();
+      const out = [];
+      for (const source of [bytes, new Blob([bytes])]) {
+        const m = await k.Model.load(source, { threads: ${THREADS} });
+        const ctx = m.createContext({ press: k.lagkv({ ratio: 4 }) });
+        const ids = [];
+        for await (const t of ctx.generate(${JSON.stringify(prompt)}, { maxTokens: 6, temperature: 0 })) ids.push(t.id);
+        out.push({ path: m.path, backend: m.backend.name, ids });
+        await m.close();
+      }
+      return out;
+    })()`)) as { path: string; backend: string; ids: number[] }[];
+    assert.deepEqual(
+      got.map((g) => [g.path, g.ids]),
+      [
+        ['buffer', want],
+        ['blob', want],
+      ],
+    );
+    assert.match(got[0].backend, new RegExp(`^wasm.*×${THREADS}$`));
     assert.deepEqual(errors, []);
   } finally {
     await context.close();
