@@ -7,7 +7,7 @@
 // different lengths and with gaps). Split segments (decode: FlashDecoding) are merged by attentionMerge.
 // When a press asks for probabilities, a second pass recomputes each row's scores and normalises them with
 // the row's final max and sum.
-import { f16, hi4, hsum, lo4, madd, weightHalves } from './simd';
+import { expInRange, f16, hi4, hsum, lo4, madd, weightHalves } from './simd';
 import { F16, F32, Q4_0, Q8_0 } from './types';
 
 /** Keys per tile. */
@@ -144,27 +144,10 @@ function scoreTile(a: usize, b: usize, two: bool, kt: usize, d4: usize, nk: i32,
   }
 }
 
-const LOG2E: f32 = 1.4426950408889634;
-const LN2: f32 = 0.6931471805599453;
-
-/**
- * e^x for x ≤ 0 (softmax arguments after the max is subtracted): 2^n · 2^f with n = round(x·log2 e) and a
- * degree-6 Taylor polynomial for 2^f on |f| ≤ 1/2 (relative error ~1e-7). Below -87 (and for -∞) the
- * result is 0 rather than a subnormal.
- */
+/** e^x for x ≤ 0 (softmax arguments after the max is subtracted); below -87 (and for -∞) 0, not a subnormal. */
 // @ts-ignore: decorator
 @inline function expNeg(x: v128): v128 {
-  const t = f32x4.mul(x, f32x4.splat(LOG2E));
-  const n = f32x4.nearest(t);
-  const f = f32x4.mul(f32x4.sub(t, n), f32x4.splat(LN2));
-  let p = madd(f, f32x4.splat(1.0 / 720), f32x4.splat(1.0 / 120));
-  p = madd(f, p, f32x4.splat(1.0 / 24));
-  p = madd(f, p, f32x4.splat(1.0 / 6));
-  p = madd(f, p, f32x4.splat(0.5));
-  p = madd(f, p, f32x4.splat(1));
-  p = madd(f, p, f32x4.splat(1));
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
-  return v128.and(f32x4.mul(p, scale), f32x4.ge(x, f32x4.splat(-87)));
+  return v128.and(expInRange(f32x4.max(x, f32x4.splat(-87))), f32x4.ge(x, f32x4.splat(-87)));
 }
 
 /** Lanes j..j+3 of a row whose first `lim` entries count: a mask of the lanes below lim. */
@@ -308,6 +291,7 @@ export function attention(
   scale: f32,
   probs: usize,
   maxKeys: i32,
+  sums: usize,
   scratch: usize,
   bq: i32,
   nSeg: i32,
@@ -419,16 +403,23 @@ export function attention(
       let o: usize = 0;
       for (; o < d4; o += 16) v128.store(dst + o, f32x4.mul(v128.load(src + o), inv));
     }
-    if (probs != 0) writeProbs(probs, maxKeys, nTokens, kvh, g, t0, rows, keys, kRb, kType, d, len, kEnd, Q, KT, S, M, L, VIS);
+    if (probs != 0 || sums != 0) {
+      // This item's column sums go to its own row of `sums` (one per KV head and query block); attentionSums
+      // adds the blocks up, so that threads never write the same floats.
+      const sumRow = sums == 0 ? 0 : sums + <usize>((kvh * nQB + qb) * maxKeys) * 4;
+      writeProbs(probs, sumRow, maxKeys, nTokens, kvh, g, t0, rows, keys, kRb, kType, d, len, kEnd, Q, KT, S, M, L, VIS);
+    }
   }
 }
 
 /**
  * The second pass for presses: row r's probabilities e^(s − m) / l over its visible keys, 0 for the rest of
- * the head's length (entries past it are left untouched).
+ * the head's length (entries past it are left untouched) into `probs` (if ≠ 0); and/or their sum over the
+ * item's rows into `sumRow` [len] (if ≠ 0): what each key received from this block's queries and heads.
  */
 function writeProbs(
   probs: usize,
+  sumRow: usize,
   maxKeys: i32,
   nTokens: i32,
   kvh: i32,
@@ -450,6 +441,7 @@ function writeProbs(
 ): void {
   const d4 = <usize>d * 4;
   const stride = maxKeys > 0 ? maxKeys : len;
+  if (sumRow != 0) memory.fill(sumRow, 0, <usize>len * 4);
   for (let kb = 0; kb < kEnd; kb += BK) {
     const nk = min(BK, kEnd - kb);
     let kt = keys + <usize>kb * kRb;
@@ -469,19 +461,49 @@ function writeProbs(
         const inv = f32x4.splat(l > 0 ? 1 / l : 0);
         const h = kvh * g + (row % g);
         const dst = probs + <usize>(((h * nTokens + t0 + row / g) * stride + kb) * 4);
+        const acc = sumRow + <usize>(kb * 4);
         for (let j = 0; j < nk; j += 4) {
           const e = v128.and(f32x4.mul(expNeg(f32x4.sub(v128.load(s + <usize>(j * 4)), m)), inv), below(j, lim));
-          if (j + 4 <= nk) v128.store(dst + <usize>(j * 4), e);
-          else for (let x = 0; x < nk - j; x++) store<f32>(dst + <usize>((j + x) * 4), lane(e, x));
+          if (j + 4 <= nk) {
+            if (probs != 0) v128.store(dst + <usize>(j * 4), e);
+            if (sumRow != 0) v128.store(acc + <usize>(j * 4), f32x4.add(v128.load(acc + <usize>(j * 4)), e));
+          } else {
+            for (let x = 0; x < nk - j; x++) {
+              if (probs != 0) store<f32>(dst + <usize>((j + x) * 4), lane(e, x));
+              if (sumRow != 0) store<f32>(acc + <usize>((j + x) * 4), load<f32>(acc + <usize>((j + x) * 4)) + lane(e, x));
+            }
+          }
         }
       }
     }
   }
+  if (probs == 0) return;
   // Keys past every row's visible prefix, up to the head's length (entries past it stay untouched).
   for (let r = 0; r < rows; r++) {
     const h = kvh * g + (r % g);
     const row = probs + <usize>((h * nTokens + t0 + r / g) * stride) * 4;
     if (len > kEnd) memory.fill(row + <usize>(kEnd * 4), 0, <usize>((len - kEnd) * 4));
+  }
+}
+
+/**
+ * Adds up the per-block column sums the attention items wrote (`[nKv][nQB][maxKeys]`, each row's first
+ * `len` entries) into `out` `[nKv][maxKeys]` (each head's first len entries; the rest untouched).
+ */
+export function attentionSums(out: usize, sums: usize, kv: usize, nKv: i32, nQB: i32, maxKeys: i32): void {
+  for (let kvh = 0; kvh < nKv; kvh++) {
+    const len = load<i32>(kv + <usize>(kvh * 16), 12);
+    const dst = out + <usize>(kvh * maxKeys) * 4;
+    memory.fill(dst, 0, <usize>len * 4);
+    for (let qb = 0; qb < nQB; qb++) {
+      const src = sums + <usize>((kvh * nQB + qb) * maxKeys) * 4;
+      let j = 0;
+      for (; j + 4 <= len; j += 4) {
+        const o = <usize>(j * 4);
+        v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
+      }
+      for (; j < len; j++) store<f32>(dst + <usize>(j * 4), load<f32>(dst + <usize>(j * 4)) + load<f32>(src + <usize>(j * 4)));
+    }
   }
 }
 

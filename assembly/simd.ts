@@ -109,6 +109,27 @@ export function probeDotAdd(): i32 {
   return i32x4.add(dot16s(x0, w0, e0), dot16s(x1, w1, e1));
 }
 
+const LOG2E: f32 = 1.4426950408889634;
+const LN2: f32 = 0.6931471805599453;
+
+/**
+ * e^x for x in [-87, 88] (callers clamp or mask outside): 2^n · 2^f with n = round(x·log2 e) and a degree-6
+ * Taylor polynomial for 2^f on |f| ≤ 1/2 (relative error ~1e-7); 2^n is built from its exponent bits.
+ */
+// @ts-ignore: decorator
+@inline export function expInRange(x: v128): v128 {
+  const t = f32x4.mul(x, f32x4.splat(LOG2E));
+  const n = f32x4.nearest(t);
+  const f = f32x4.mul(f32x4.sub(t, n), f32x4.splat(LN2));
+  let p = madd(f, f32x4.splat(1.0 / 720), f32x4.splat(1.0 / 120));
+  p = madd(f, p, f32x4.splat(1.0 / 24));
+  p = madd(f, p, f32x4.splat(1.0 / 6));
+  p = madd(f, p, f32x4.splat(0.5));
+  p = madd(f, p, f32x4.splat(1));
+  p = madd(f, p, f32x4.splat(1));
+  return f32x4.mul(p, i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23));
+}
+
 /** Sum of the four f32 lanes. */
 // @ts-ignore: decorator
 @inline export function hsum(v: v128): f32 {

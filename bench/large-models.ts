@@ -7,8 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { formatBytes } from '../src/cli/progress.js';
-import { openGguf } from '../src/gguf/reader.js';
-import { benchModel, type ShapeName } from './models.js';
+import { benchModel, benchPrompt, fileVocabSize, type ShapeName } from './models.js';
 
 interface Result {
   engine: string;
@@ -33,15 +32,6 @@ const { values } = parseArgs({
 const promptLen = Number(values.prompt);
 const genLen = Number(values.gen);
 const threads = Number(values.threads);
-const promptOf = (vocab: number) =>
-  Array.from({ length: promptLen }, (_, i) => 300 + ((i * 7919) % (vocab - 300)));
-
-function vocabSize(path: string): number {
-  const f = openGguf(path);
-  const n = (f.metadata.get('tokenizer.ggml.tokens') as string[]).length;
-  f.close();
-  return n;
-}
 
 async function runKvsieve(path: string): Promise<Result> {
   const { Model } = await import('../src/model/model.js');
@@ -50,7 +40,7 @@ async function runKvsieve(path: string): Promise<Result> {
   const loadS = (performance.now() - t0) / 1000;
   const ctx = model.createContext();
   const t1 = performance.now();
-  let logits = ctx.evaluate(promptOf(model.config.vocabSize));
+  let logits = ctx.evaluate(benchPrompt(promptLen, model.config.vocabSize));
   const t2 = performance.now();
   const tokens: number[] = [];
   for (let i = 0; i < genLen; i++) {
@@ -91,7 +81,7 @@ async function runLlamaCpp(path: string): Promise<Result> {
   });
   const seq = context.getSequence();
   type Tok = Parameters<typeof model.detokenize>[0][number];
-  const prompt = promptOf(vocabSize(path)) as Tok[];
+  const prompt = benchPrompt(promptLen, fileVocabSize(path)) as Tok[];
   const t1 = performance.now();
   await seq.evaluateWithoutGeneratingNewTokens(prompt.slice(0, -1));
   const t2 = performance.now();

@@ -13,7 +13,7 @@ import type { KvTypeName } from '../src/cache/cache-type.js';
 import { formatBytes } from '../src/cli/progress.js';
 import { openGguf } from '../src/gguf/reader.js';
 import { readConfig } from '../src/model/config.js';
-import { benchModel, type QuantName, type ShapeName } from './models.js';
+import { benchModel, benchPrompt, type QuantName, type ShapeName } from './models.js';
 
 interface Result {
   run: string;
@@ -39,10 +39,6 @@ const { values } = parseArgs({
 const tokens = Math.round(Number(values.tokens.replace(/k$/i, '')) * (/k$/i.test(values.tokens) ? 1024 : 1));
 const threads = Number(values.threads);
 
-function promptTokens(vocab: number): number[] {
-  return Array.from({ length: tokens }, (_, i) => 300 + ((i * 7919) % (vocab - 300)));
-}
-
 async function runKvsieve(path: string, run: string): Promise<Result> {
   const [pressArg, type = 'f16'] = run.split('/');
   const [name, ratio] = pressArg.split(':');
@@ -56,7 +52,7 @@ async function runKvsieve(path: string, run: string): Promise<Result> {
   });
   const t0 = performance.now();
   let last = 0;
-  await ctx.prefill(promptTokens(model.config.vocabSize), {
+  await ctx.prefill(benchPrompt(tokens, model.config.vocabSize), {
     onPrefill: (done) => {
       if (done - last >= 2048) {
         last = done;
@@ -100,7 +96,7 @@ async function runLlamaCpp(path: string, type: string): Promise<Result> {
   const cfg = readConfig(openGguf(path));
   type Tok = Parameters<typeof model.detokenize>[0][number];
   const t0 = performance.now();
-  await seq.evaluateWithoutGeneratingNewTokens(promptTokens(cfg.vocabSize) as Tok[]);
+  await seq.evaluateWithoutGeneratingNewTokens(benchPrompt(tokens, cfg.vocabSize) as Tok[]);
   const seconds = (performance.now() - t0) / 1000;
   // llama.cpp allocates the whole context's cache up front: n_ctx × layers × 2 × kv heads × head dim.
   const perValue = ggml === 'F16' ? 2 : 34 / 32;

@@ -1,6 +1,7 @@
 // Real model shapes for benchmarks, written once with random weights (no weights can be downloaded here).
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import { openGguf } from '../src/gguf/reader.js';
 import { GgmlType } from '../src/gguf/types.js';
 import { type SyntheticModelSpec, writeSyntheticModel } from '../src/model/synthetic.js';
 
@@ -93,4 +94,19 @@ export function benchModel(shape: ShapeName, quant: QuantName): string {
     renameSync(`${path}.tmp`, path);
   }
   return path;
+}
+
+/** A prompt of `n` ordinary (non-special) token ids spread over the vocabulary: the same for every engine. */
+export function benchPrompt(n: number, vocab: number): number[] {
+  return Array.from({ length: n }, (_, i) => 300 + ((i * 7919) % (vocab - 300)));
+}
+
+/** The vocabulary size a GGUF file declares (for engines that do not expose it). */
+export function fileVocabSize(path: string): number {
+  const f = openGguf(path);
+  try {
+    return (f.metadata.get('tokenizer.ggml.tokens') as string[]).length;
+  } finally {
+    f.close();
+  }
 }

@@ -12,9 +12,8 @@
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import type { KvTypeName } from '../src/cache/cache-type.js';
-import { openGguf } from '../src/gguf/reader.js';
 import { ggmlTypeName } from '../src/gguf/types.js';
-import { benchModel, type QuantName, type ShapeName } from './models.js';
+import { benchModel, benchPrompt, fileVocabSize, type QuantName, type ShapeName } from './models.js';
 
 interface Result {
   engine: string;
@@ -50,11 +49,6 @@ const threads = Number(values.threads);
 const list = (s: string) => s.split(',').filter((x) => x.length > 0);
 const tokensOf = (s: string) => Math.round(Number(s.replace(/k$/i, '')) * (/k$/i.test(s) ? 1024 : 1));
 
-function promptTokens(n: number, vocab: number): number[] {
-  // Ordinary (non-special) ids spread over the vocabulary; the same for both engines.
-  return Array.from({ length: n }, (_, i) => 300 + ((i * 7919) % (vocab - 300)));
-}
-
 function argmax(a: Float32Array): number {
   let best = 0;
   for (let j = 1; j < a.length; j++) if (a[j] > a[best]) best = j;
@@ -83,7 +77,7 @@ function timed<T extends object, K extends keyof T>(
 async function runKvsieve(path: string, n: number, pressArg: string, cacheType: string): Promise<Result> {
   const { Model } = await import('../src/model/model.js');
   const model = await Model.load(path, { threads, batchSize: 256 });
-  const prompt = promptTokens(n, model.config.vocabSize);
+  const prompt = benchPrompt(n, model.config.vocabSize);
   const [name, ratio] = pressArg.split(':');
   const press = name === 'full' ? undefined : { name, ratio: Number(ratio ?? 4) };
   const type = cacheType as KvTypeName;
@@ -148,7 +142,7 @@ async function runLlamaCpp(path: string, n: number, cacheType: string): Promise<
     experimentalKvCacheValueType: type,
   });
   type Tok = Parameters<typeof model.detokenize>[0][number];
-  const toks = promptTokens(n, vocabSize(path)) as Tok[];
+  const toks = benchPrompt(n, fileVocabSize(path)) as Tok[];
   const seq = context.getSequence();
   await seq.evaluateWithoutGeneratingNewTokens(toks.slice(0, 300));
   await seq.clearHistory();
@@ -164,13 +158,6 @@ async function runLlamaCpp(path: string, n: number, cacheType: string): Promise<
   await model.dispose();
   // The last prompt token is fed with the first decode step; the decode rate counts that step as prefill.
   return result(`llama.cpp fa ${cacheType}`, t0, t1, t1, t3);
-}
-
-function vocabSize(path: string): number {
-  const f = openGguf(path);
-  const n = (f.metadata.get('tokenizer.ggml.tokens') as string[]).length;
-  f.close();
-  return n;
 }
 
 function result(engine: string, t0: number, t1: number, t2: number, t3: number): Result {

@@ -108,12 +108,14 @@ export class Context {
   /** The hooks a press needs inside the forward pass; none when it needs none (no cost otherwise). */
   private makeTap(): AttentionTap | undefined {
     const press = this.press;
-    if (!press || !(press.wantsProbs || press.wantsQueries || press.compressBeforeAttention))
-      return undefined;
+    if (!press || !(observes(press) || press.compressBeforeAttention)) return undefined;
     // Read at every forward call: a press may want probabilities only for some (KVzip: its probes).
     const tap: AttentionTap = {
       get wantsProbs() {
         return press.wantsProbs === true;
+      },
+      get wantsKeySums() {
+        return press.wantsKeySums === true;
       },
     };
     if (press.compressBeforeAttention) {
@@ -121,15 +123,15 @@ export class Context {
         if (!this.probing) this.compressLayer(layer, this.pendingStep);
       };
     }
-    if (press.observe && (press.wantsProbs || press.wantsQueries)) {
+    if (press.observe && observes(press)) {
       const observe = press.observe.bind(press);
       const cfg = this.model.config;
       const nHeads = cfg.nHeads;
       const rope = { invFreq: this.model.transformer.invFreq, layout: cfg.ropeLayout, dims: cfg.ropeDim };
-      tap.onAttention = (layer, queries, positions, nTokens, probs, maxKeys) =>
+      tap.onAttention = (layer, queries, positions, nTokens, probs, maxKeys, keySums) =>
         observe(
           layer,
-          { queries, positions, nTokens, nHeads, probs, maxKeys, probe: this.probing, rope },
+          { queries, positions, nTokens, nHeads, probs, keySums, maxKeys, probe: this.probing, rope },
           this.cache.layerState(layer, this.groupSize),
         );
     }
@@ -216,7 +218,7 @@ export class Context {
     const room = Math.min(fallback ?? 0, this.contextSize - questionAt, ids.length);
     if (probe === undefined && phase === 'prefill' && room > 0 && !reconstructs) probe = ids.slice(-room);
     if (!compress || phase === 'decode') probe = undefined;
-    const probes = probe !== undefined && (this.press?.wantsQueries || this.press?.wantsProbs);
+    const probes = probe !== undefined && this.press !== undefined && observes(this.press);
     if (probes && questionAt + (probe?.length ?? 0) > this.contextSize)
       throw new RangeError(
         `the question (${probe?.length} tokens after ${questionAt}) does not fit in the context of ${this.contextSize} tokens`,
@@ -315,7 +317,7 @@ export class Context {
   ): Generator<number, void> {
     const seen = this.tokens.length;
     for (const question of probes) {
-      if (question.length === 0 || !this.press || !(this.press.wantsQueries || this.press.wantsProbs))
+      if (question.length === 0 || !this.press || !observes(this.press))
         continue;
       if (at + question.length > this.contextSize)
         throw new RangeError(
@@ -417,4 +419,9 @@ function isPress(p: Press | PressSpec): p is Press {
 
 function yieldToEventLoop(): Promise<void> {
   return host.nextTask();
+}
+
+/** Whether a press looks at the attention of forward calls (its queries, probabilities or key sums). */
+function observes(press: Press): boolean {
+  return press.wantsProbs === true || press.wantsQueries === true || press.wantsKeySums === true;
 }

@@ -53,6 +53,12 @@ export interface AttentionArgs extends KvStorage {
    */
   probs?: number;
   maxKeys?: number;
+  /**
+   * If set, f32 `[nKvHeads][maxKeys]` receives, per KV head, the probability each key received summed over the
+   * group's query heads and the call's queries (each head's first `length` entries; the rest untouched). What
+   * an accumulating press (H2O) needs, without the whole probability matrix.
+   */
+  keySums?: number;
 }
 
 export interface Backend {

@@ -32,6 +32,7 @@ export interface KernelExports {
     scale: number,
     probs: number,
     maxKeys: number,
+    sums: number,
     scratch: number,
     bq: number,
     nSeg: number,
@@ -50,6 +51,7 @@ export interface KernelExports {
     nSeg: number,
   ): void;
   attentionScratchBytes(rows: number, headDim: number): number;
+  attentionSums(out: number, sums: number, kv: number, nKv: number, nQB: number, maxKeys: number): void;
   swiglu(gate: number, up: number, i0: number, i1: number): void;
   attentionPartialFloats(rows: number, headDim: number): number;
   /** Activation layout for a matmul of `type` over `nTokens` tokens; -1 for f32 input. */
@@ -111,6 +113,7 @@ export function runChunk(instances: readonly KernelExports[], ctl: Control, tid:
         ctl.f32[A + 10],
         u[A + 11],
         u[A + 12],
+        u[A + 20],
         scratch,
         u[A + 15],
         u[A + 16],

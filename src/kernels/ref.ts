@@ -37,6 +37,9 @@ export class RefBackend implements Backend {
     const Q = this.heap.f32(a.queries, nTokens * width);
     const O = this.heap.f32(a.out, nTokens * width);
     const qPos = this.heap.i32(a.queryPositions, nTokens);
+    const sumStride = a.maxKeys ?? Math.max(1, ...kv.map((k) => k.length));
+    const sums = a.keySums === undefined ? undefined : this.heap.f32(a.keySums, kv.length * sumStride);
+    if (sums) kv.forEach((k, i) => sums.fill(0, i * sumStride, i * sumStride + k.length));
     for (let h = 0; h < nHeads; h++) {
       const head = kv[Math.floor(h / group)];
       const K = this.rows(a.keyType, head.keys, head.length, headDim);
@@ -64,6 +67,7 @@ export class RefBackend implements Backend {
         for (let j = 0; j < visible; j++) {
           const p = scores[j] / sum;
           scores[j] = p;
+          if (sums) sums[Math.floor(h / group) * sumStride + j] += p;
           for (let d = 0; d < headDim; d++) O[qo + d] += p * V[j * headDim + d];
         }
         if (a.probs !== undefined) {

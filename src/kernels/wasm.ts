@@ -133,6 +133,7 @@ class WasmBackend implements Backend {
   private readonly kvDesc: Scratch;
   private readonly scores: Scratch;
   private readonly partials: Scratch;
+  private readonly sums: Scratch;
 
   private readonly pool: Pool;
   private closed = false;
@@ -153,6 +154,7 @@ class WasmBackend implements Backend {
     this.kvDesc = new Scratch(heap);
     this.scores = new Scratch(heap);
     this.partials = new Scratch(heap);
+    this.sums = new Scratch(heap);
   }
 
   supports(type: GgmlType): boolean {
@@ -222,8 +224,9 @@ class WasmBackend implements Backend {
     const group = nHeads / kv.length;
     const bq = Math.min(nTokens, Math.max(1, Math.floor(ATTENTION_ROWS / group)));
     const qItems = kv.length * Math.ceil(nTokens / bq);
+    const second = a.probs !== undefined || a.keySums !== undefined;
     const nSeg =
-      a.probs !== undefined || threads === 1
+      second || threads === 1
         ? 1
         : Math.max(1, Math.min(Math.ceil((threads * 4) / qItems), Math.floor(longest / MIN_SEGMENT_KEYS)));
     const items = qItems * nSeg;
@@ -232,6 +235,9 @@ class WasmBackend implements Backend {
     const scratchBytes = Math.ceil(this.k.attentionScratchBytes(rows, headDim) / 64) * 64;
     const partial =
       nSeg > 1 ? this.partials.get(items * this.k.attentionPartialFloats(rows, headDim) * 4) : 0;
+    // Key sums: one row per (KV head, query block), added up after the run (threads never share a row).
+    const sumStride = a.maxKeys ?? longest;
+    const sums = a.keySums !== undefined ? this.sums.get(qItems * sumStride * 4) : 0;
     const c = this.pool.ctl;
     c.i32[OP] = Op.Attention;
     c.u32.set(
@@ -242,7 +248,7 @@ class WasmBackend implements Backend {
     c.u32.set(
       [
         a.probs ?? 0,
-        a.maxKeys ?? 0,
+        a.keySums !== undefined ? sumStride : (a.maxKeys ?? 0),
         this.scores.get(scratchBytes * threads),
         scratchBytes,
         bq,
@@ -253,8 +259,11 @@ class WasmBackend implements Backend {
       ],
       A + 11,
     );
+    c.u32[A + 20] = sums;
     this.pool.run(Math.ceil(items / per), this.mem);
     if (nSeg > 1) this.k.attentionMerge(a.out, partial, nTokens, nHeads, headDim, kv.length, bq, nSeg);
+    if (a.keySums !== undefined)
+      this.k.attentionSums(a.keySums, sums, desc, kv.length, Math.ceil(nTokens / bq), sumStride);
   }
 
   swiglu(gate: number, up: number, count: number): void {
@@ -271,6 +280,6 @@ class WasmBackend implements Backend {
     if (this.closed) return;
     this.closed = true;
     await this.shared.release();
-    for (const s of [this.act, this.rowsScratch, this.kvDesc, this.scores, this.partials]) s.free();
+    for (const s of [this.act, this.rowsScratch, this.kvDesc, this.scores, this.partials, this.sums]) s.free();
   }
 }

@@ -12,6 +12,8 @@ import type { ModelWeights } from './weights.js';
 export interface AttentionTap {
   /** Compute softmax probabilities `[nHeads][nTokens][maxKeys]` for `onAttention` (costs time and memory). */
   wantsProbs?: boolean;
+  /** Compute per KV head each key's summed probability `[nKvHeads][maxKeys]` for `onAttention` (cheap). */
+  wantsKeySums?: boolean;
   /** Runs after this call's keys and values were appended, before attention reads the cache. */
   beforeAttention?(layer: number): void;
   onAttention?(
@@ -21,6 +23,7 @@ export interface AttentionTap {
     nTokens: number,
     probs: Float32Array | undefined,
     maxKeys: number,
+    keySums: Float32Array | undefined,
   ): void;
 }
 
@@ -172,9 +175,11 @@ export class Transformer {
       cache.append(l, k, v, pos, n);
       tap?.beforeAttention?.(l);
       const kv = cache.views(l);
-      const maxKeys = tap?.wantsProbs ? Math.max(...kv.map((h) => h.length)) : 0;
+      const maxKeys = tap?.wantsProbs || tap?.wantsKeySums ? Math.max(...kv.map((h) => h.length)) : 0;
       const probs = tap?.wantsProbs ? heap.alloc(nHeads * n * maxKeys * 4) : undefined;
       if (probs !== undefined) heap.u8(probs, nHeads * n * maxKeys * 4).fill(0);
+      const keySums = tap?.wantsKeySums ? heap.alloc(nKvHeads * maxKeys * 4) : undefined;
+      if (keySums !== undefined) heap.u8(keySums, nKvHeads * maxKeys * 4).fill(0);
       B.attention({
         out: a.att,
         queries: a.q,
@@ -186,6 +191,7 @@ export class Transformer {
         ...cache.storage,
         scale: 1 / Math.sqrt(headDim),
         probs,
+        keySums,
         maxKeys,
       });
       if (tap?.onAttention) {
@@ -196,9 +202,11 @@ export class Transformer {
           n,
           probs === undefined ? undefined : heap.f32(probs, nHeads * n * maxKeys),
           maxKeys,
+          keySums === undefined ? undefined : heap.f32(keySums, nKvHeads * maxKeys),
         );
       }
       if (probs !== undefined) heap.release(probs);
+      if (keySums !== undefined) heap.release(keySums);
       B.matmul(a.xb, L.wo, a.att, n);
       addInto(x, xb, n * dim);
 

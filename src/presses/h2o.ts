@@ -4,15 +4,15 @@
 // (half the budget) and the most recent tokens (the other half), evicting the lowest accumulated score
 // whenever it is over budget.
 //
-// This is the one press that needs every query's attention, so it asks for the probability matrix of every
-// forward call (`wantsProbs`): that cost is H2O's own, measured in bench/attention-cost.ts.
-import { attentionPerKvHead } from './attention.js';
+// This is the one press that needs every query's attention. It asks for the attention each key received in
+// every forward call, summed over its KV head's query heads and the call's queries (`wantsKeySums`), which the
+// attention kernel adds up as it goes instead of writing the whole probability matrix.
 import { Budget, type BudgetOptions, topKIndices } from './budget.js';
 import type { AttentionObservation, KeepSets, LayerState, Press, StepInfo } from './press.js';
 
 export class H2oPress implements Press {
   readonly name = 'h2o';
-  readonly wantsProbs = true;
+  readonly wantsKeySums = true;
   private readonly budget: Budget;
   /** Per layer and KV head: accumulated attention, aligned with the head's current token list. */
   private acc = new Map<number, Float64Array[]>();
@@ -26,8 +26,11 @@ export class H2oPress implements Press {
   }
 
   observe(layer: number, obs: AttentionObservation, state: LayerState): void {
-    if (!obs.probs) return;
-    const add = attentionPerKvHead({ probs: obs.probs, maxKeys: obs.maxKeys }, obs.nTokens, state);
+    const sums = obs.keySums;
+    if (!sums) return;
+    const add = Array.from({ length: state.nKvHeads }, (_, h) =>
+      Float64Array.from(sums.subarray(h * obs.maxKeys, h * obs.maxKeys + state.length(h))),
+    );
     const old = this.acc.get(layer);
     this.acc.set(
       layer,

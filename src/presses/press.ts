@@ -64,6 +64,11 @@ export interface AttentionObservation {
    */
   probs?: Float32Array;
   maxKeys: number;
+  /**
+   * If the press asked (`wantsKeySums`): f32 `[nKvHeads][maxKeys]`, each key's probability summed over the KV
+   * head's query heads and this call's queries (row entries past the head's length are 0).
+   */
+  keySums?: Float32Array;
   /** Whether these queries are a probe (the question in query-aware mode), not tokens kept in the cache. */
   probe: boolean;
   /** The rotary embedding the queries and keys carry, for presses that reason about other positions. */
@@ -85,6 +90,11 @@ export interface Press {
   readonly name: string;
   /** Ask for attention probabilities during forward calls (costs time; off unless a press needs it). */
   readonly wantsProbs?: boolean;
+  /**
+   * Ask for each key's attention summed over its KV head's query heads and the call's queries
+   * (`AttentionObservation.keySums`): all an accumulating press (H2O) needs, without the probability matrix.
+   */
+  readonly wantsKeySums?: boolean;
   /** Ask to see the queries of each forward call. */
   readonly wantsQueries?: boolean;
   /**

@@ -113,7 +113,7 @@ test(`every task family (${TASKS.join(', ')}) × every press, then a rerun that 
   );
   assert.match(
     readFileSync(s.files.csv, 'utf8'),
-    /^task,press,mode,budget,ratio,press_ratio,length,samples,accuracy,kept_fraction,/,
+    /^task,press,mode,budget,cache_type,ratio,press_ratio,length,samples,accuracy,kept_fraction,/,
   );
   assert.ok(existsSync(join(out, 'kept.json')));
 
@@ -125,8 +125,11 @@ test(`every task family (${TASKS.join(', ')}) × every press, then a rerun that 
       page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
       page.on('pageerror', (e) => errors.push(String(e)));
       await page.goto(pathToFileURL(s.files.html).href);
-      // accuracy per task, KV after compression and peak for the one length, heatmaps for the needle tasks
-      assert.equal(await page.locator('svg.chart').count(), TASKS.length + 2);
+      // Accuracy per task against the ratio and against the kept fraction; KV after compression and at its
+      // peak for the one length; heatmaps for the needle tasks.
+      assert.equal(await page.locator('h2#accuracy + div.charts svg.chart').count(), TASKS.length);
+      assert.equal(await page.locator('h2#accuracy-kept + p + div.charts svg.chart').count(), TASKS.length);
+      assert.equal(await page.locator('h2#memory + p + div.charts svg.chart').count(), 2);
       assert.equal(await page.locator('svg.heatmap').count(), 2 * presses.length);
       assert.equal(await page.locator('#kv-run option').count(), presses.length);
       assert.ok((await page.locator('#kv-text span').count()) > 1000);

@@ -173,10 +173,10 @@ test('--match-kept runs every press at the ratio that keeps 1/R; the protocol ho
   const csv = summaryCsv(rows).split('\n');
   assert.equal(
     csv[0],
-    'task,press,mode,budget,ratio,press_ratio,length,samples,accuracy,kept_fraction,kv_bytes,peak_kv_bytes,ms_per_sample',
+    'task,press,mode,budget,cache_type,ratio,press_ratio,length,samples,accuracy,kept_fraction,kv_bytes,peak_kv_bytes,ms_per_sample',
   );
-  assert.ok(csv.some((l) => l.startsWith('passkey,laserkv,aware,matched,4,')));
-  assert.ok(csv.some((l) => l.startsWith('passkey,laserkv,aware,nominal,4,4,')));
+  assert.ok(csv.some((l) => l.startsWith('passkey,laserkv,aware,matched,f16,4,')));
+  assert.ok(csv.some((l) => l.startsWith('passkey,laserkv,aware,nominal,f16,4,4,')));
   // The chart against kept fraction places each run at its measured share.
   const charts = keptCharts([...nominal.records, ...matched.records], colourMap(presses));
   assert.equal(charts.length, 1);

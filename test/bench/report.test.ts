@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import {
   CSV_COLUMNS,
   renderReport,
+  seriesLabel,
   summarize,
   summaryCsv,
   summaryTable,
@@ -150,6 +151,7 @@ test('CSV: the documented columns, one row per length, quoting where needed', ()
     'press',
     'mode',
     'budget',
+    'cache_type',
     'ratio',
     'press_ratio',
     'length',
@@ -161,7 +163,7 @@ test('CSV: the documented columns, one row per length, quoting where needed', ()
     'ms_per_sample',
   ]);
   assert.equal(lines.length, 1 + 2 * 7 * 2);
-  assert.equal(lines[1], 'passkey,full,agnostic,nominal,1,1,1024,6,1.0000,1.0000,1024000,1024000,150.0');
+  assert.equal(lines[1], 'passkey,full,agnostic,nominal,,1,1,1024,6,1.0000,1.0000,1024000,1024000,150.0');
   const odd = summaryCsv([{ ...summarize(records(), ['task'])[0], task: 'a,"b"' }]);
   assert.match(odd, /^"a,""b""",/m);
 });
@@ -237,4 +239,22 @@ test('the report renders in headless Chromium: charts, a working kept view, no c
   } finally {
     await browser.close();
   }
+});
+
+test('cache storage: rows of each type stay apart, non-default types are named in the label', () => {
+  const base = records().filter((r) => r.press === 'full' && r.task === 'passkey');
+  const typed = [
+    ...base,
+    ...base.map((r) => ({ ...r, key: `${r.key}-q8`, cacheType: 'q8_0' as const, score: 0 })),
+  ];
+  const rows = summarize(typed, ['task', 'press', 'mode', 'ratio']);
+  assert.equal(rows.length, 2);
+  assert.deepEqual(
+    rows.map((r) => [seriesLabel(r), r.accuracy]),
+    [
+      ['full', 1],
+      ['full [q8_0]', 0],
+    ],
+  );
+  assert.equal(seriesLabel({ press: 'lagkv', mode: 'agnostic', cacheType: 'f16' }), 'lagkv (agnostic)');
 });

@@ -77,6 +77,16 @@ test('the grid: full once per sample, laserkv aware only, depths for needle task
   assert.ok(jobs.filter((j) => j.task === 'vt').every((j) => j.depth === null));
   // Another model file gives other keys.
   assert.notEqual(expandGrid(spec, 'other', () => false)[0].key, jobs[0].key);
+  // Every run, the full cache included, once per cache storage type, each with keys of its own.
+  const typed = pressRuns({ ...spec, cacheTypes: ['f16', 'q8_0', 'q4_0'] });
+  assert.equal(typed.length, 3 * runs.length);
+  assert.deepEqual(
+    typed.filter((r) => r.press === 'full').map((r) => r.cacheType),
+    ['f16', 'q8_0', 'q4_0'],
+  );
+  const typedJobs = expandGrid({ ...spec, cacheTypes: ['f16', 'q8_0'] }, 'model', (t) => t === 'passkey');
+  assert.equal(new Set(typedJobs.map((j) => j.key)).size, 2 * jobs.length);
+  assert.ok(typedJobs.filter((j) => j.cacheType === 'f16').every((j, i) => j.key === jobs[i].key));
 });
 
 const lines = (out: string): SampleRecord[] =>
@@ -94,6 +104,7 @@ const FIELDS = [
   'press',
   'ratio',
   'mode',
+  'cacheType',
   'length',
   'depth',
   'needleDepth',

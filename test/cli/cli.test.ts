@@ -57,6 +57,10 @@ test('user mistakes give one clear line and exit code 2, no stack trace', () => 
     [['generate', '-m', join(dir, 'nope.gguf'), 'hi'], /model file not found/],
     [['generate', '-m', model, '--bogus', 'hi'], /Unknown option '--bogus'/],
     [
+      ['bench', '-m', model, '--cache-type', 'f16,q9'],
+      /--cache-type: "q9" is not one of f32, f16, q8_0, q4_0/,
+    ],
+    [
       ['generate', '-m', model, '--cache-type-k', 'q9', 'hi'],
       /--cache-type-k must be one of f32, f16, q8_0, q4_0, got "q9"/,
     ],

@@ -51,6 +51,8 @@ interface Case {
   kType?: GgmlType;
   vType?: GgmlType;
   probs?: boolean;
+  /** Per KV head, each key's probability summed over the group's heads and the queries (H2O's input). */
+  sums?: boolean;
 }
 
 function compare(heap: Heap, ref: Backend, wasm: Backend, c: Case, seed: number): void {
@@ -67,6 +69,7 @@ function compare(heap: Heap, ref: Backend, wasm: Backend, c: Case, seed: number)
   const run = (b: Backend) => {
     const out = put(heap, new Float32Array(nTokens * width).fill(5));
     const probs = c.probs ? put(heap, new Float32Array(probsLength).fill(-7)) : undefined;
+    const sums = c.sums ? put(heap, new Float32Array(c.lengths.length * maxKeys).fill(-7)) : undefined;
     const args: AttentionArgs = {
       out,
       queries,
@@ -79,18 +82,26 @@ function compare(heap: Heap, ref: Backend, wasm: Backend, c: Case, seed: number)
       valueType: vType,
       scale: 1 / Math.sqrt(c.headDim),
       probs,
-      maxKeys: c.probs ? maxKeys : undefined,
+      keySums: sums,
+      maxKeys: c.probs || c.sums ? maxKeys : undefined,
     };
     b.attention(args);
     return {
       out: heap.f32(out, nTokens * width).slice(),
       probs: probs === undefined ? undefined : heap.f32(probs, probsLength).slice(),
+      sums: sums === undefined ? undefined : heap.f32(sums, c.lengths.length * maxKeys).slice(),
     };
   };
   const want = run(ref);
   const got = run(wasm);
   const e = relMaxError(want.out, got.out);
   assert.ok(e <= TOL, `output error ${e}`);
+  if (want.sums && got.sums) {
+    const e2 = relMaxError(want.sums, got.sums);
+    assert.ok(e2 <= TOL, `key sums error ${e2}`);
+    // Past each head's length: untouched.
+    c.lengths.forEach((len, h) => assert.equal(got.sums?.[h * maxKeys + len], -7));
+  }
   if (want.probs && got.probs) {
     const p = relMaxError(want.probs, got.probs);
     assert.ok(p <= TOL, `probs error ${p}`);
@@ -140,13 +151,32 @@ for (const threads of [1, 2]) {
       );
     });
 
-    test('prefill with probabilities, group of 7 (Qwen2.5-7B), head 128', () => {
+    test('prefill with probabilities and key sums, group of 7 (Qwen2.5-7B), head 128', () => {
       compare(
         heap,
         ref,
         wasm,
-        { nHeads: 14, lengths: [97, 130], headDim: 128, qPos: prefillPositions(20, 180), probs: true },
+        {
+          nHeads: 14,
+          lengths: [97, 130],
+          headDim: 128,
+          qPos: prefillPositions(20, 180),
+          probs: true,
+          sums: true,
+        },
         17 + threads,
+      );
+    });
+
+    test('key sums alone (what H2O reads): 70 queries in several blocks over many tiles, f16 cache', () => {
+      const qPos = prefillPositions(70, 500);
+      const f16 = { kType: GgmlType.F16, vType: GgmlType.F16 };
+      compare(
+        heap,
+        ref,
+        wasm,
+        { nHeads: 9, lengths: [300, 257, 140], headDim: 64, qPos, sums: true, ...f16 },
+        37 + threads,
       );
     });
 

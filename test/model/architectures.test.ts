@@ -7,60 +7,11 @@ import { test } from 'node:test';
 import { GgmlType, ggmlTypeName } from '../../src/gguf/types.js';
 import { Model } from '../../src/model/model.js';
 import { type SyntheticModelSpec, writeSyntheticModel } from '../../src/model/synthetic.js';
+import { ARCH_SHAPES } from '../helpers/arch-shapes.js';
 import { llamaCppGreedy } from '../helpers/llamacpp.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const dir = tempDir();
-
-const SHAPES: Record<string, Omit<SyntheticModelSpec, 'type' | 'seed'>> = {
-  'llama GQA untied': {
-    arch: 'llama',
-    dim: 256,
-    nLayers: 2,
-    nHeads: 8,
-    nKvHeads: 2,
-    ffnDim: 512,
-    vocabSize: 512,
-    contextLength: 512,
-    tiedOutput: false,
-  },
-  'llama MHA tied': {
-    arch: 'llama',
-    dim: 256,
-    nLayers: 2,
-    nHeads: 4,
-    nKvHeads: 4,
-    ffnDim: 768,
-    vocabSize: 384,
-    contextLength: 512,
-    tiedOutput: true,
-  },
-  'qwen2 QKV bias': {
-    arch: 'qwen2',
-    dim: 256,
-    nLayers: 2,
-    nHeads: 8,
-    nKvHeads: 2,
-    ffnDim: 512,
-    vocabSize: 512,
-    contextLength: 512,
-    tiedOutput: true,
-    ropeBase: 1e6,
-  },
-  'qwen3 QK-norm': {
-    arch: 'qwen3',
-    dim: 256,
-    nLayers: 2,
-    nHeads: 4,
-    nKvHeads: 2,
-    headDim: 128,
-    ffnDim: 512,
-    vocabSize: 512,
-    contextLength: 512,
-    tiedOutput: false,
-    ropeBase: 1e6,
-  },
-};
 
 const TYPES = [
   GgmlType.F32,
@@ -91,7 +42,7 @@ const TOLERANCE: Partial<Record<GgmlType, number>> = {
 const PROMPT = [1, 300, 301, 302, 17, 99, 260, 261, 262, 263, 40, 41, 42, 300, 301, 302, 17, 99, 5, 6];
 
 function spec(shape: string, type: GgmlType, seed: number): SyntheticModelSpec {
-  return { ...SHAPES[shape], type, seed };
+  return { ...ARCH_SHAPES[shape], type, seed };
 }
 
 async function logits(path: string, backend: 'ref' | 'wasm'): Promise<Float32Array[]> {
@@ -111,7 +62,7 @@ async function logits(path: string, backend: 'ref' | 'wasm'): Promise<Float32Arr
   }
 }
 
-for (const shape of Object.keys(SHAPES)) {
+for (const shape of Object.keys(ARCH_SHAPES)) {
   test(`${shape}: WASM logits match the reference for every storage type`, async (t) => {
     for (const [i, type] of TYPES.entries()) {
       const path = join(dir, `${shape.replaceAll(' ', '-')}-${ggmlTypeName(type)}.gguf`);
@@ -134,7 +85,7 @@ for (const shape of Object.keys(SHAPES)) {
   });
 }
 
-for (const shape of Object.keys(SHAPES)) {
+for (const shape of Object.keys(ARCH_SHAPES)) {
   for (const type of [GgmlType.F32, GgmlType.F16]) {
     test(`${shape} ${ggmlTypeName(type)}: 64 greedy tokens agree with llama.cpp`, async () => {
       const path = join(dir, `cmp-${shape.replaceAll(' ', '-')}-${ggmlTypeName(type)}.gguf`);

@@ -169,7 +169,8 @@ test('TOVA: the newest query’s attention averaged over heads; evicts the lowes
 });
 
 test('H2O: attention accumulated over calls and the group; heavy half + recent half', () => {
-  // One KV head, two query heads. First call: [.5,.1,.1,.1,.1,.1] + [.1,.1,.4,.2,.1,.1] = [.6,.2,.5,.3,.2,.2].
+  // One KV head, two query heads. First call: [.5,.1,.1,.1,.1,.1] + [.1,.1,.4,.2,.1,.1] = [.6,.2,.5,.3,.2,.2],
+  // which the kernel hands over already summed over the group (keySums).
   // Budget 4: recent 2 (tokens 4, 5) + heavy 2 of the rest (0: .6, 2: .5).
   const press = new H2oPress({ budget: 4 });
   const s6 = attendState({ keys: [keys(6)], groupSize: 2 }, () => probsOf([[[]]]));
@@ -177,7 +178,8 @@ test('H2O: attention accumulated over calls and the group; heavy half + recent h
     0,
     {
       ...observation(s6, [5], false),
-      ...probsOf([[[0.5, 0.1, 0.1, 0.1, 0.1, 0.1]], [[0.1, 0.1, 0.4, 0.2, 0.1, 0.1]]]),
+      keySums: Float32Array.from([0.6, 0.2, 0.5, 0.3, 0.2, 0.2]),
+      maxKeys: 6,
     },
     s6,
   );
@@ -187,7 +189,7 @@ test('H2O: attention accumulated over calls and the group; heavy half + recent h
   const s5 = attendState({ keys: [keys(5)], groupSize: 2, seen: 7 }, () => probsOf([[[]]]));
   press.observe(
     0,
-    { ...observation(s5, [6], false), ...probsOf([[[0, 0, 0.3, 0.2, 0.5]], [[0, 0, 0.3, 0.2, 0.5]]]) },
+    { ...observation(s5, [6], false), keySums: Float32Array.from([0, 0, 0.6, 0.4, 1]), maxKeys: 5 },
     s5,
   );
   assert.deepEqual(

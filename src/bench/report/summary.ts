@@ -13,6 +13,8 @@ export interface SummaryRow {
   ratio: number;
   /** Equal-budget rows (--match-kept). */
   matchKept: boolean;
+  /** KV storage (absent in results from before cache types). */
+  cacheType?: string;
   /** Mean ratio the press ran at (the calibrated one when matched; 1 for the full cache). */
   pressRatio: number;
   /** Present when grouped by length. */
@@ -36,7 +38,7 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 export function summarize(records: readonly SampleRecord[], by: readonly GroupField[]): SummaryRow[] {
   const groups = new Map<string, SampleRecord[]>();
   for (const r of records) {
-    const k = JSON.stringify([r.matchKept === true, ...by.map((f) => r[f])]);
+    const k = JSON.stringify([r.matchKept === true, r.cacheType ?? '', ...by.map((f) => r[f])]);
     const g = groups.get(k);
     if (g) g.push(r);
     else groups.set(k, [r]);
@@ -49,6 +51,7 @@ export function summarize(records: readonly SampleRecord[], by: readonly GroupFi
       mode: r.mode,
       ratio: r.ratio,
       matchKept: r.matchKept === true,
+      ...(r.cacheType ? { cacheType: r.cacheType } : {}),
       pressRatio: mean(g.map((x) => x.pressRatio ?? 1)),
       ...(by.includes('length') ? { length: r.length } : {}),
       samples: g.length,
@@ -77,6 +80,15 @@ export function summarize(records: readonly SampleRecord[], by: readonly GroupFi
  * How a press run is named everywhere in the report: the full cache needs no mode, the rest say theirs, and
  * equal-budget runs say so ("=kept").
  */
-export function seriesLabel(r: { press: string; mode: Mode; matchKept?: boolean }): string {
-  return r.press === 'full' ? 'full' : `${r.press} (${r.mode}${r.matchKept ? ', =kept' : ''})`;
+export function seriesLabel(r: {
+  press: string;
+  mode: Mode;
+  matchKept?: boolean;
+  cacheType?: string;
+}): string {
+  // The cache's storage is named unless it is the default (f16).
+  const cache = r.cacheType === undefined || r.cacheType === 'f16' ? '' : ` [${r.cacheType}]`;
+  return r.press === 'full'
+    ? `full${cache}`
+    : `${r.press} (${r.mode}${r.matchKept ? ', =kept' : ''})${cache}`;
 }

@@ -4,6 +4,7 @@
 // prompt's last tokens for the question). A press is named with its options (`lagkv:lag=64`). With
 // `matchKept`, a ratio R is a target: every press is run at whatever ratio makes it keep 1/R of the context.
 import { createHash } from 'node:crypto';
+import type { KvTypeName } from '../../cache/cache-type.js';
 import type { Mode } from './spec.js';
 
 /**
@@ -27,6 +28,8 @@ export interface GridSpec {
   modes: Mode[];
   /** Equal budgets: each ratio R is the kept fraction 1/R every press is calibrated to (--match-kept). */
   matchKept?: boolean;
+  /** KV storage types, keys and values alike (--cache-type); default f16. Every press runs with each. */
+  cacheTypes?: KvTypeName[];
 }
 
 /** One (task, length, depth, seed): the prompt every press of the grid is run on. */
@@ -46,6 +49,8 @@ export interface Job extends SampleSpec {
   ratio: number;
   mode: Mode;
   matchKept: boolean;
+  /** How the cache stores keys and values. */
+  cacheType: KvTypeName;
   /** Hash of the model's identity and every coordinate above: the resume key. */
   key: string;
 }
@@ -55,6 +60,7 @@ export interface PressRun {
   ratio: number;
   mode: Mode;
   matchKept: boolean;
+  cacheType: KvTypeName;
 }
 
 /** The name in a press text (`lagkv` of `lagkv:lag=64`). */
@@ -67,14 +73,16 @@ export function pressName(press: string): string {
 export function pressRuns(spec: GridSpec): PressRun[] {
   const runs: PressRun[] = [];
   const matchKept = spec.matchKept === true;
-  for (const press of spec.presses) {
-    if (press === 'full') {
-      runs.push({ press, ratio: 1, mode: spec.modes[0], matchKept: false });
-      continue;
+  for (const cacheType of spec.cacheTypes ?? ['f16'])
+    for (const press of spec.presses) {
+      if (press === 'full') {
+        runs.push({ press, ratio: 1, mode: spec.modes[0], matchKept: false, cacheType });
+        continue;
+      }
+      const modes: Mode[] = AWARE_ONLY.has(pressName(press)) ? ['aware'] : spec.modes;
+      for (const ratio of spec.ratios)
+        for (const mode of modes) runs.push({ press, ratio, mode, matchKept, cacheType });
     }
-    const modes: Mode[] = AWARE_ONLY.has(pressName(press)) ? ['aware'] : spec.modes;
-    for (const ratio of spec.ratios) for (const mode of modes) runs.push({ press, ratio, mode, matchKept });
-  }
   return runs;
 }
 
@@ -96,9 +104,11 @@ export function expandGrid(spec: GridSpec, modelId: string, usesDepth: (task: st
 }
 
 export function jobKey(modelId: string, j: Omit<Job, 'key' | 'index'>): string {
-  // Matched runs add a coordinate; nominal ones keep the keys they always had (old results still resume).
+  // Matched runs and cache storage add coordinates (the cache was f32 before it had a type, so f16 runs,
+  // the default now, must not resume from those results).
   const coords: unknown[] = [modelId, j.task, j.press, j.ratio, j.length, j.depth, j.seed, j.mode];
   if (j.matchKept) coords.push('match-kept');
+  coords.push(`cache:${j.cacheType}`);
   return createHash('sha256').update(JSON.stringify(coords)).digest('hex').slice(0, 20);
 }
 

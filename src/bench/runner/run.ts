@@ -189,7 +189,10 @@ async function runJob(
     const q = job.mode === 'aware' ? p.split.question.length : 0;
     pressRatio = (await matcher.calibrate(spec, 1 / job.ratio, p.split.context.length, q, job.mode)).ratio;
   }
-  const ctx: Context = model.createContext({ press: spec && { ...spec, ratio: pressRatio } });
+  const ctx: Context = model.createContext({
+    press: spec && { ...spec, ratio: pressRatio },
+    cacheType: { k: job.cacheType, v: job.cacheType },
+  });
   try {
     const t0 = performance.now();
     const question = job.mode === 'aware' ? p.split.question : undefined;
@@ -223,13 +226,14 @@ async function runJob(
     }
     if (ctx.finishReason === 'abort') return undefined;
     if (!decodes) checkProtocol(ctx, p.split.context.length);
-    const { task, press, ratio, mode, length, depth, index, seed, matchKept } = job;
+    const { task, press, ratio, mode, length, depth, index, seed, matchKept, cacheType } = job;
     return {
       record: {
         task,
         press,
         ratio,
         mode,
+        cacheType,
         ...(matchKept ? { matchKept } : {}),
         ...(spec ? { pressRatio } : {}),
         length,

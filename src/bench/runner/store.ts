@@ -1,7 +1,9 @@
 // results.jsonl: one line per finished sample, appended with a single write each, so a run stopped at any point
 // (Ctrl-C between samples, or a kill mid-write) leaves every complete line valid. A torn last line is dropped
 // when the file is opened again; the keys of the lines that remain are the samples a rerun skips.
+
 import { appendFileSync, existsSync, readFileSync, truncateSync } from 'node:fs';
+import type { KvTypeName } from '../../cache/cache-type.js';
 import type { TaskFamily } from '../tasks/index.js';
 import type { Mode } from './spec.js';
 
@@ -19,6 +21,8 @@ export interface SampleRecord {
   mode: Mode;
   /** Equal-budget run (--match-kept); absent in nominal runs. */
   matchKept?: boolean;
+  /** How the cache stored keys and values (absent in results from before cache types: f32). */
+  cacheType?: KvTypeName;
   /** The ratio the press ran at (with matchKept, the calibrated one); absent for the full cache. */
   pressRatio?: number;
   /** Requested length in tokens (the task's own meaning: BABILong counts the context only). */

@@ -11,11 +11,13 @@ import {
   parseDepths,
   parseLengths,
   parseModes,
+  parseNames,
   parsePresses,
   parseRatios,
   parseTasks,
 } from '../../bench/runner/spec.js';
 import { getTask, type TaskContext } from '../../bench/tasks/index.js';
+import { isKvTypeName, KV_TYPE_NAMES } from '../../cache/cache-type.js';
 import { pressNames } from '../../presses/index.js';
 import { UsageError } from '../errors.js';
 import { loadFromArgs } from '../load.js';
@@ -40,6 +42,8 @@ ${MODEL_HELP}
                           ${pressNames().join(', ')}
                           with options as in kvsieve presses: full,lagkv:lag=64,sink=4,snapkv
       --ratio LIST        compression ratios (default 2,4,8); full runs once per sample
+      --cache-type LIST   KV storage, keys and values alike (default f16): f32, f16, q8_0, q4_0; every press
+                          runs with each (the table names non-default ones in brackets)
       --match-kept        equal budgets: each ratio R is a target, and every press runs at the ratio
                           that makes it keep 1/R of the context (searched on a stand-in model)
       --length LIST       target lengths in tokens, 1k = 1024 (default 1k): the prompt for passkey and
@@ -64,6 +68,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
       task: { type: 'string' },
       press: { type: 'string' },
       ratio: { type: 'string' },
+      'cache-type': { type: 'string' },
       length: { type: 'string' },
       depth: { type: 'string' },
       samples: { type: 'string' },
@@ -92,6 +97,11 @@ export async function benchCommand(argv: string[]): Promise<void> {
     depths: values.depth === undefined ? undefined : parseDepths(values.depth),
     modes: parseModes(values.mode ?? 'agnostic'),
     matchKept: values['match-kept'] === true,
+    cacheTypes: parseNames('cache-type', values['cache-type'] ?? 'f16').map((t) => {
+      if (!isKvTypeName(t))
+        throw new UsageError(`--cache-type: "${t}" is not one of ${KV_TYPE_NAMES.join(', ')}`);
+      return t;
+    }),
   };
   for (const t of spec.tasks) {
     if (t.startsWith('babilong:') && values.babi === undefined)
