@@ -22,6 +22,17 @@ function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** Progress for the page at most every 100 ms (a download reports every chunk), and always at the end. */
+function throttled(phase: 'download' | 'load'): (done: number, total: number | undefined) => void {
+  let last = 0;
+  return (done, total) => {
+    const now = performance.now();
+    if (now - last < 100 && done !== total) return;
+    last = now;
+    post({ type: 'progress', phase, done, total });
+  };
+}
+
 async function load(choice: ModelChoice, threads: number): Promise<void> {
   const old = model;
   model = undefined;
@@ -29,8 +40,8 @@ async function load(choice: ModelChoice, threads: number): Promise<void> {
   const source = choice.kind === 'url' ? choice.url : new File([choice.file], choice.name);
   const m = await Model.load(source, {
     threads,
-    onDownloadProgress: (done, total) => post({ type: 'progress', phase: 'download', done, total }),
-    onProgress: (done, total) => post({ type: 'progress', phase: 'load', done, total }),
+    onDownloadProgress: throttled('download'),
+    onProgress: throttled('load'),
   });
   model = m;
   const c = m.config;

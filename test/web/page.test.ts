@@ -4,6 +4,7 @@
 // the question uncompressed), independently of the page's code. Then: no console errors, a reload while offline
 // (the service worker's copy) runs again, and a file that is not GGUF gets a clear message in the page.
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
@@ -184,7 +185,7 @@ test('a file that is not GGUF gets a clear message in the page', { skip }, async
   }
 });
 
-test("the library bundle on a page's main thread loads an ArrayBuffer and a Blob and gives Node's tokens", {
+test("the library bundle on a page's main thread loads a URL (streamed, with progress), an ArrayBuffer and a Blob: Node's tokens", {
   skip,
 }, async () => {
   const prompt = 'The pass key is 4711. Remember it. What is the pass key? The pass key is';
@@ -203,24 +204,37 @@ test("the library bundle on a page's main thread loads an ArrayBuffer and a Blob
       const k = await import('./kvsieve.js');
       const bytes = await (await fetch('models/kvsieve-demo.gguf')).arrayBuffer();
       const out = [];
-      for (const source of [bytes, new Blob([bytes])]) {
-        const m = await k.Model.load(source, { threads: ${THREADS} });
+      const progress = [];
+      for (const source of ['models/kvsieve-demo.gguf', bytes, new Blob([bytes])]) {
+        const onDownloadProgress = (done, total) => progress.push([done, total]);
+        const m = await k.Model.load(source, { threads: ${THREADS}, onDownloadProgress });
         const ctx = m.createContext({ press: k.lagkv({ ratio: 4 }) });
         const ids = [];
         for await (const t of ctx.generate(${JSON.stringify(prompt)}, { maxTokens: 6, temperature: 0 })) ids.push(t.id);
         out.push({ path: m.path, backend: m.backend.name, ids });
         await m.close();
       }
-      return out;
-    })()`)) as { path: string; backend: string; ids: number[] }[];
+      return { out, progress };
+    })()`)) as { out: { path: string; backend: string; ids: number[] }[]; progress: [number, number][] };
     assert.deepEqual(
-      got.map((g) => [g.path, g.ids]),
+      got.out.map((g) => [g.path, g.ids]),
       [
+        ['models/kvsieve-demo.gguf', want],
         ['buffer', want],
         ['blob', want],
       ],
     );
-    assert.match(got[0].backend, new RegExp(`^wasm.*×${THREADS}$`));
+    assert.match(got.out[0].backend, new RegExp(`^wasm.*×${THREADS}$`));
+    // The URL streamed in: progress from 0 to the file's size, growing, in more than one step.
+    const size = statSync(defaultModelPath).size;
+    const done = got.progress.map(([n]) => n);
+    assert.deepEqual(got.progress[0], [0, size]);
+    assert.deepEqual(got.progress.at(-1), [size, size]);
+    assert.ok(got.progress.length > 2, `${got.progress.length} progress calls`);
+    assert.deepEqual(
+      done,
+      [...done].sort((x, y) => x - y),
+    );
     assert.deepEqual(errors, []);
   } finally {
     await context.close();
