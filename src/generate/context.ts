@@ -317,8 +317,7 @@ export class Context {
   ): Generator<number, void> {
     const seen = this.tokens.length;
     for (const question of probes) {
-      if (question.length === 0 || !this.press || !observes(this.press))
-        continue;
+      if (question.length === 0 || !this.press || !observes(this.press)) continue;
       if (at + question.length > this.contextSize)
         throw new RangeError(
           `the question (${question.length} tokens after ${at}) does not fit in the context of ${this.contextSize} tokens`,

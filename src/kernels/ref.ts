@@ -39,7 +39,10 @@ export class RefBackend implements Backend {
     const qPos = this.heap.i32(a.queryPositions, nTokens);
     const sumStride = a.maxKeys ?? Math.max(1, ...kv.map((k) => k.length));
     const sums = a.keySums === undefined ? undefined : this.heap.f32(a.keySums, kv.length * sumStride);
-    if (sums) kv.forEach((k, i) => sums.fill(0, i * sumStride, i * sumStride + k.length));
+    if (sums)
+      kv.forEach((k, i) => {
+        sums.fill(0, i * sumStride, i * sumStride + k.length);
+      });
     for (let h = 0; h < nHeads; h++) {
       const head = kv[Math.floor(h / group)];
       const K = this.rows(a.keyType, head.keys, head.length, headDim);

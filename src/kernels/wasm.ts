@@ -280,6 +280,7 @@ class WasmBackend implements Backend {
     if (this.closed) return;
     this.closed = true;
     await this.shared.release();
-    for (const s of [this.act, this.rowsScratch, this.kvDesc, this.scores, this.partials, this.sums]) s.free();
+    for (const s of [this.act, this.rowsScratch, this.kvDesc, this.scores, this.partials, this.sums])
+      s.free();
   }
 }

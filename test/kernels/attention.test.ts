@@ -100,7 +100,9 @@ function compare(heap: Heap, ref: Backend, wasm: Backend, c: Case, seed: number)
     const e2 = relMaxError(want.sums, got.sums);
     assert.ok(e2 <= TOL, `key sums error ${e2}`);
     // Past each head's length: untouched.
-    c.lengths.forEach((len, h) => assert.equal(got.sums?.[h * maxKeys + len], -7));
+    c.lengths.forEach((len, h) => {
+      assert.equal(got.sums?.[h * maxKeys + len], -7);
+    });
   }
   if (want.probs && got.probs) {
     const p = relMaxError(want.probs, got.probs);
