@@ -83,7 +83,16 @@ async function sourceOfBlob(blob: Blob): Promise<ByteSource> {
 
 /** Streams `url` into a Blob, reporting progress; the browser keeps a large Blob on disk rather than in memory. */
 async function download(url: string, opts: OpenOptions): Promise<Blob> {
-  const res = await fetch(url, { signal: opts.signal });
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: opts.signal });
+  } catch (e) {
+    // fetch says only "Failed to fetch": name the URL and the likely causes.
+    if (opts.signal?.aborted) throw e;
+    throw new Error(
+      `${url}: cannot download (${(e as Error).message}): offline, or another site without CORS headers?`,
+    );
+  }
   if (!res.ok) throw new Error(`${url}: ${res.status} ${res.statusText}`.trim());
   const length = Number(res.headers.get('content-length') ?? Number.NaN);
   const total = Number.isFinite(length) && !res.headers.get('content-encoding') ? length : undefined;

@@ -161,7 +161,9 @@ test("the passkey demo in Chromium gives Node's tokens for the full cache, LagKV
   }
 });
 
-test('a file that is not GGUF gets a clear message in the page', { skip }, async () => {
+test('a file that is not GGUF, or a URL that is not there, gets a clear message in the page', {
+  skip,
+}, async () => {
   const context = await browser!.newContext();
   try {
     const page = await context.newPage();
@@ -179,7 +181,19 @@ test('a file that is not GGUF gets a clear message in the page', { skip }, async
     );
     assert.equal(await page.textContent('#model-info'), 'no model loaded');
     assert.equal(await page.isDisabled('#run'), true);
-    assert.deepEqual(errors, []);
+    // A URL that is not there: the download's status, with the URL.
+    await page.check('input[name=model][value=url]');
+    await page.fill('#model-url', 'models/missing.gguf');
+    await page.click('#load');
+    await page.locator('#error', { hasText: 'missing' }).waitFor({ timeout: 30_000 });
+    assert.match(
+      (await page.textContent('#error')) ?? '',
+      /^http:\/\/127\.0\.0\.1:\d+\/models\/missing\.gguf: 404 Not Found$/,
+    );
+    assert.deepEqual(
+      errors.filter((e) => !/Failed to load resource.*404/.test(e)),
+      [],
+    );
   } finally {
     await context.close();
   }
