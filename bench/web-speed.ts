@@ -1,7 +1,8 @@
 // Prefill and decode tokens/s of the browser build in headless Chromium against Node: the same model, the same
 // threads, the same measuring code (bench/web-speed-run.ts). The engines take turns, one at a time (each
 // round: a Node process, then a Chromium worker), so neither competes with the other for cores; the medians
-// over the rounds are reported with Chromium's as a ratio of Node's.
+// over the rounds are reported with Chromium's as a ratio of Node's. Load time: Node reads the file, Chromium
+// downloads it from a local server (streamed) and reads that.
 //
 //   node --import tsx bench/web-speed.ts [--model demo|smollm2-135m] [--quant Q8_0] [--prefill 512] [--gen 64]
 //        [--threads 2] [--rounds 3] [--node /path/to/node]
@@ -116,18 +117,18 @@ try {
 }
 const nodeVersion = spawnSync(values.node, ['--version'], { encoding: 'utf8' }).stdout.trim();
 const row = (name: string, s: Speed[]) =>
-  `| ${name} | ${s[0].backend} | ${median(s.map((x) => x.prefillTokS)).toFixed(0)} | ${median(s.map((x) => x.decodeTokS)).toFixed(1)} |`;
-const ratio = (k: 'prefillTokS' | 'decodeTokS') =>
+  `| ${name} | ${s[0].backend} | ${median(s.map((x) => x.prefillTokS)).toFixed(0)} | ${median(s.map((x) => x.decodeTokS)).toFixed(1)} | ${(median(s.map((x) => x.loadMs)) / 1000).toFixed(1)} |`;
+const ratio = (k: 'prefillTokS' | 'decodeTokS' | 'loadMs') =>
   (median(runs.chromium.map((x) => x[k])) / median(runs.node.map((x) => x[k]))).toFixed(2);
 process.stdout.write(
   [
     `${values.model}${values.model === 'demo' ? '' : ` ${values.quant}`}, ${base.threads} threads, prefill ${base.prefill} tokens, decode ${base.gen}; medians of ${values.rounds} rounds`,
     '',
-    '| engine | kernels | prefill tok/s | decode tok/s |',
-    '|---|---|---|---|',
+    '| engine | kernels | prefill tok/s | decode tok/s | load s |',
+    '|---|---|---|---|---|',
     row(`Node ${nodeVersion}`, runs.node),
     row(`Chromium ${chrome} (headless)`, runs.chromium),
-    `| Chromium / Node | | ${ratio('prefillTokS')} | ${ratio('decodeTokS')} |`,
+    `| Chromium / Node | | ${ratio('prefillTokS')} | ${ratio('decodeTokS')} | ${ratio('loadMs')} |`,
     '',
   ].join('\n'),
 );

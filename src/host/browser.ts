@@ -11,6 +11,8 @@ import type { Host, KernelThread, OpenOptions } from './host.js';
 const KERNEL_WORKER = 'kernel-worker.js';
 /** Largest single read from a Blob: tensors are copied into the heap in slices of this size. */
 const BLOB_SLICE = 64 << 20;
+/** A download up to this size stays in memory; a larger one goes into a Blob. */
+const DOWNLOAD_IN_MEMORY = 1 << 30;
 /** Downloaded bytes gathered into one Blob at a time, so a large model does not sit in JS memory whole. */
 const DOWNLOAD_PART = 16 << 20;
 
@@ -81,8 +83,45 @@ async function sourceOfBlob(blob: Blob): Promise<ByteSource> {
   return bufferSource(await blob.arrayBuffer());
 }
 
-/** Streams `url` into a Blob, reporting progress; the browser keeps a large Blob on disk rather than in memory. */
-async function download(url: string, opts: OpenOptions): Promise<Blob> {
+/** Bytes held as the chunks a download arrived in (no copy into one buffer). */
+function chunkSource(chunks: readonly Uint8Array[]): ByteSource {
+  const starts: number[] = [];
+  let size = 0;
+  for (const c of chunks) {
+    starts.push(size);
+    size += c.length;
+  }
+  return {
+    size,
+    read(into, offset, length, position) {
+      // The chunk holding `position`: the last one starting at or before it.
+      let lo = 0;
+      let hi = chunks.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (starts[mid] <= position) lo = mid;
+        else hi = mid - 1;
+      }
+      let got = 0;
+      for (let i = lo; i < chunks.length && got < length; i++) {
+        const from = Math.max(0, position + got - starts[i]);
+        const n = Math.min(chunks[i].length - from, length - got);
+        if (n <= 0) continue;
+        into.set(chunks[i].subarray(from, from + n), offset + got);
+        got += n;
+      }
+      return got;
+    },
+    close() {},
+  };
+}
+
+/**
+ * Streams `url` in, reporting progress. Up to DOWNLOAD_IN_MEMORY the chunks stay in memory (the fastest to load
+ * from); past it they go into a Blob part by part, which the browser may keep on disk, so a model of several
+ * GiB is never in JS memory twice over (as download and as weights).
+ */
+async function download(url: string, opts: OpenOptions): Promise<ByteSource> {
   let res: Response;
   try {
     res = await fetch(url, { signal: opts.signal });
@@ -96,12 +135,13 @@ async function download(url: string, opts: OpenOptions): Promise<Blob> {
   if (!res.ok) throw new Error(`${url}: ${res.status} ${res.statusText}`.trim());
   const length = Number(res.headers.get('content-length') ?? Number.NaN);
   const total = Number.isFinite(length) && !res.headers.get('content-encoding') ? length : undefined;
+  opts.onDownloadProgress?.(0, total);
+  if (!res.body) return sourceOfBlob(await res.blob());
   const parts: Blob[] = [];
   let pending: Uint8Array<ArrayBuffer>[] = [];
   let pendingBytes = 0;
   let loaded = 0;
-  opts.onDownloadProgress?.(0, total);
-  if (!res.body) return res.blob();
+  let inMemory = (total ?? 0) <= DOWNLOAD_IN_MEMORY;
   const reader = res.body.getReader();
   for (;;) {
     const { value, done } = await reader.read();
@@ -109,15 +149,17 @@ async function download(url: string, opts: OpenOptions): Promise<Blob> {
     pending.push(value);
     pendingBytes += value.length;
     loaded += value.length;
-    if (pendingBytes >= DOWNLOAD_PART) {
+    if (inMemory && loaded > DOWNLOAD_IN_MEMORY) inMemory = false;
+    if (!inMemory && pendingBytes >= DOWNLOAD_PART) {
       parts.push(new Blob(pending));
       pending = [];
       pendingBytes = 0;
     }
     opts.onDownloadProgress?.(loaded, total);
   }
+  if (inMemory) return chunkSource(pending);
   parts.push(new Blob(pending));
-  return new Blob(parts);
+  return sourceOfBlob(new Blob(parts));
 }
 
 function nameOf(blob: Blob): string {
@@ -163,7 +205,7 @@ export const host: Host = {
   async openSource(source, opts) {
     if (typeof source === 'string') {
       const url = new URL(source, globalThis.location?.href).href;
-      return { source: await sourceOfBlob(await download(url, opts)), name: source };
+      return { source: await download(url, opts), name: source };
     }
     return { source: await sourceOfBlob(source), name: nameOf(source) };
   },

@@ -4,7 +4,7 @@
 // the question uncompressed), independently of the page's code. Then: no console errors, a reload while offline
 // (the service worker's copy) runs again, and a file that is not GGUF gets a clear message in the page.
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
@@ -114,7 +114,7 @@ after(async () => {
   server?.close();
 });
 
-test("the passkey demo in Chromium gives Node's tokens for the full cache, LagKV and LASER-KV, offline after a reload too", {
+test("the passkey demo in Chromium gives Node's tokens for the full cache, LagKV and LASER-KV, offline after a reload and from a picked file too", {
   skip,
 }, async () => {
   // The full cache finds the key: the comparison below is between right answers, not shared garbage.
@@ -155,6 +155,17 @@ test("the passkey demo in Chromium gives Node's tokens for the full cache, LagKV
     await ready(page);
     const again = await runInPage(page, 'lagkv');
     assert.deepEqual(again.ids, node.byPress.get('lagkv')?.ids);
+    // The same model picked as a file (read slice by slice in the engine's worker) answers the same.
+    await page.setInputFiles('#model-file', {
+      name: 'my-model.gguf',
+      mimeType: 'application/octet-stream',
+      buffer: readFileSync(defaultModelPath),
+    });
+    await page.locator('#model-info', { hasText: /^my-model\.gguf · llama/ }).waitFor({ timeout: 30_000 });
+    await ready(page);
+    const picked = await runInPage(page, 'laserkv');
+    assert.deepEqual(picked.ids, node.byPress.get('laserkv')?.ids);
+    assert.equal(picked.keptFraction, node.byPress.get('laserkv')?.keptFraction);
     assert.deepEqual(errors, []);
   } finally {
     await context.close();
