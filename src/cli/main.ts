@@ -12,6 +12,7 @@ import { GENERATE_HELP, generateCommand } from './commands/generate.js';
 import { INSPECT_HELP, inspectCommand } from './commands/inspect.js';
 import { PRESSES_HELP, pressesCommand } from './commands/presses.js';
 import { SERVE_HELP, serveCommand } from './commands/serve.js';
+import { WEB_HELP, webCommand } from './commands/web.js';
 import { exitQuietlyOnEpipe, reportAndExit, UsageError } from './errors.js';
 
 const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<void> }> = {
@@ -23,6 +24,7 @@ const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<
   serve: { help: SERVE_HELP, run: serveCommand },
   bench: { help: BENCH_HELP, run: benchCommand },
   presses: { help: PRESSES_HELP, run: pressesCommand },
+  web: { help: WEB_HELP, run: webCommand },
 };
 
 const USAGE = `kvsieve — long-context LLM inference with KV-cache compression
@@ -38,6 +40,7 @@ commands:
   serve      OpenAI-compatible HTTP server with a web page to chat and watch the KV cache
   bench      accuracy, memory and kept tokens of presses on long-context tasks, with an HTML report
   presses    list the KV-cache compression methods
+  web        a web page that runs the model in the browser, with a compressed KV cache
 
 Run "kvsieve <command> --help" for a command's options.`;
 

@@ -2,6 +2,7 @@
 // tokens stream out of an async iterator that honours an AbortSignal and stop strings.
 import type { CacheType } from '../cache/cache-type.js';
 import { KvCache } from '../cache/kv-cache.js';
+import { host } from '../host/index.js';
 import type { Model } from '../model/model.js';
 import type { AttentionTap } from '../model/transformer.js';
 import { type PressSpec, pressFromSpec } from '../presses/index.js';
@@ -418,7 +419,7 @@ function isPress(p: Press | PressSpec): p is Press {
 }
 
 function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+  return host.nextTask();
 }
 
 /** Whether a press looks at the attention of forward calls (its queries, probabilities or key sums). */

@@ -1,10 +1,12 @@
-// GGUF v2/v3 reader. The header is parsed through a small buffered cursor over a file descriptor, and tensor
-// data is read on demand, so files larger than any single ArrayBuffer load. Every count and size read from
-// the file is checked against what the file could possibly hold before anything is allocated.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { endianness } from 'node:os';
+// GGUF v2/v3 reader. The header is parsed through a small buffered cursor over a byte source (a file descriptor
+// under Node, a Blob in a browser: ./source.ts), and tensor data is read on demand, so files larger than any
+// single ArrayBuffer load. Every count and size read from the file is checked against what the file could
+// possibly hold before anything is allocated.
+
 import { fileProblem } from '../errors.js';
+import { host } from '../host/index.js';
 import { quoted } from '../text/safe.js';
+import type { ByteSource } from './source.js';
 import {
   BLOCK_LAYOUT,
   GGML_MAX_DIMS,
@@ -52,14 +54,17 @@ const SCALAR_BYTES: Partial<Record<GgufValueType, number>> = {
   [GgufValueType.FLOAT64]: 8,
 };
 
-/** Buffered little-endian cursor over a file descriptor. */
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/** Buffered little-endian cursor over a byte source. */
 class Cursor {
-  private buf = Buffer.alloc(0);
+  private buf = new Uint8Array(0);
+  private view = new DataView(this.buf.buffer);
   private bufStart = 0;
   pos = 0;
 
   constructor(
-    private readonly fd: number,
+    private readonly src: ByteSource,
     readonly size: number,
     private readonly path: string,
   ) {}
@@ -78,10 +83,11 @@ class Cursor {
     const off = this.pos - this.bufStart;
     if (off >= 0 && off + n <= this.buf.length) return off;
     const len = Math.min(Math.max(n, 1 << 20), this.remaining);
-    this.buf = Buffer.alloc(len);
+    this.buf = new Uint8Array(len);
+    this.view = new DataView(this.buf.buffer);
     let got = 0;
     while (got < len) {
-      const r = readSync(this.fd, this.buf, got, len - got, this.pos + got);
+      const r = this.src.read(this.buf, got, len - got, this.pos + got);
       if (r === 0) this.fail('unexpected end of file');
       got += r;
     }
@@ -92,52 +98,52 @@ class Cursor {
   u8(): number {
     const o = this.need(1);
     this.pos += 1;
-    return this.buf.readUInt8(o);
+    return this.buf[o];
   }
   i8(): number {
     const o = this.need(1);
     this.pos += 1;
-    return this.buf.readInt8(o);
+    return this.view.getInt8(o);
   }
   u16(): number {
     const o = this.need(2);
     this.pos += 2;
-    return this.buf.readUInt16LE(o);
+    return this.view.getUint16(o, true);
   }
   i16(): number {
     const o = this.need(2);
     this.pos += 2;
-    return this.buf.readInt16LE(o);
+    return this.view.getInt16(o, true);
   }
   u32(): number {
     const o = this.need(4);
     this.pos += 4;
-    return this.buf.readUInt32LE(o);
+    return this.view.getUint32(o, true);
   }
   i32(): number {
     const o = this.need(4);
     this.pos += 4;
-    return this.buf.readInt32LE(o);
+    return this.view.getInt32(o, true);
   }
   f32(): number {
     const o = this.need(4);
     this.pos += 4;
-    return this.buf.readFloatLE(o);
+    return this.view.getFloat32(o, true);
   }
   f64(): number {
     const o = this.need(8);
     this.pos += 8;
-    return this.buf.readDoubleLE(o);
+    return this.view.getFloat64(o, true);
   }
   u64big(): bigint {
     const o = this.need(8);
     this.pos += 8;
-    return this.buf.readBigUInt64LE(o);
+    return this.view.getBigUint64(o, true);
   }
   i64big(): bigint {
     const o = this.need(8);
     this.pos += 8;
-    return this.buf.readBigInt64LE(o);
+    return this.view.getBigInt64(o, true);
   }
   /**
    * A u64 count or offset, at most `max(remaining bytes after it)`: anything larger could not be backed by the
@@ -162,7 +168,7 @@ class Cursor {
     }
     const o = this.need(len);
     this.pos += len;
-    return this.buf.toString('utf8', o, o + len);
+    return utf8.decode(this.buf.subarray(o, o + len));
   }
   /** Fills `dst` with the next dst.length bytes, reading large spans straight from the file. */
   readInto(dst: Uint8Array): void {
@@ -175,7 +181,7 @@ class Cursor {
       dst.set(this.buf.subarray(off, off + got));
     }
     while (got < n) {
-      const r = readSync(this.fd, dst, got, n - got, this.pos + got);
+      const r = this.src.read(dst, got, n - got, this.pos + got);
       if (r === 0) this.fail('unexpected end of file');
       got += r;
     }
@@ -199,7 +205,7 @@ const TYPED: Partial<Record<GgufValueType, TypedArrayMaker>> = {
   [GgufValueType.INT64]: (b, n) => new BigInt64Array(b, 0, n),
 };
 
-const LITTLE_ENDIAN_HOST = endianness() === 'LE';
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function narrow64(v: bigint): number | bigint {
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
@@ -286,32 +292,41 @@ export interface GgufFile {
   close(): void;
 }
 
-/** Opens and validates a GGUF file; tensor data is read later with `readTensor`. */
+/** Opens and validates a GGUF file (a path: Node only); tensor data is read later with `readTensor`. */
 export function openGguf(path: string): GgufFile {
-  let fd: number;
+  let src: ByteSource;
   try {
-    fd = openSync(path, 'r');
+    src = host.openFile(path);
   } catch (e) {
+    if (e instanceof GgufError) throw e;
     throw new GgufError(`cannot open: ${fileProblem(e)}`, path);
   }
+  return parseGguf(src, path);
+}
+
+/** Parses and validates GGUF from `src` (`path` names it in messages); the file owns `src` and closes it. */
+export function parseGguf(src: ByteSource, path: string): GgufFile {
   try {
-    if (fstatSync(fd).isDirectory()) throw new GgufError('is a directory, not a GGUF file', path);
-    return parse(fd, path);
+    return parse(src, path);
   } catch (e) {
-    closeSync(fd);
+    src.close();
     throw e;
   }
 }
 
-function parse(fd: number, path: string): GgufFile {
-  const size = fstatSync(fd).size;
-  const c: Cursor = new Cursor(fd, size, path);
+function parse(src: ByteSource, path: string): GgufFile {
+  const size = src.size;
+  const c: Cursor = new Cursor(src, size, path);
   if (size < 4) c.fail(`file too small to be GGUF (${size} bytes)`);
   const magic = c.u32();
   if (magic !== GGUF_MAGIC) {
-    const shown = Buffer.alloc(4);
-    shown.writeUInt32LE(magic);
-    c.fail(`not a GGUF file: bad magic ${JSON.stringify(shown.toString('latin1'))}, expected "GGUF"`);
+    const shown = String.fromCharCode(
+      magic & 0xff,
+      (magic >>> 8) & 0xff,
+      (magic >>> 16) & 0xff,
+      magic >>> 24,
+    );
+    c.fail(`not a GGUF file: bad magic ${JSON.stringify(shown)}, expected "GGUF"`);
   }
   if (size < HEADER_BYTES)
     c.fail(`file truncated: a GGUF header needs ${HEADER_BYTES} bytes, file has ${size}`);
@@ -415,14 +430,14 @@ function parse(fd: number, path: string): GgufFile {
       let got = 0;
       while (got < info.bytes) {
         const chunk = Math.min(info.bytes - got, 1 << 30);
-        const r = readSync(fd, out, got, chunk, dataOffset + info.offset + got);
+        const r = src.read(out, got, chunk, dataOffset + info.offset + got);
         if (r === 0) throw new GgufError(`unexpected end of file reading tensor ${quoted(info.name)}`, path);
         got += r;
       }
       return out;
     },
     close() {
-      if (!closed) closeSync(fd);
+      if (!closed) src.close();
       closed = true;
     },
   };

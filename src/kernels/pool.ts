@@ -2,7 +2,7 @@
 // block, works on chunks itself, and blocks until every chunk is done: kernels stay synchronous for the
 // caller. Waiting is a short spin (cheap when the other cores are free) followed by Atomics.wait (so a
 // busy machine is not made busier).
-import { Worker } from 'node:worker_threads';
+import { host, type KernelThread } from '../host/index.js';
 import {
   type Control,
   claim,
@@ -21,25 +21,15 @@ import {
   TAG_SHIFT,
 } from './control.js';
 import { type KernelExports, runChunk } from './ops.js';
-import type { WorkerInit } from './worker.js';
 
 /** Spin iterations before a thread parks; roughly 50–100 µs of polling. */
 const SPIN = 20000;
 
-function spawn(init: WorkerInit): Worker {
-  const here = import.meta.url;
-  if (here.endsWith('.ts')) {
-    // Workers do not inherit tsx's loader when running from sources; register it inside the worker.
-    const url = new URL('./worker.ts', here).href;
-    const code = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url)}); })`;
-    return new Worker(code, { eval: true, workerData: init });
-  }
-  return new Worker(new URL('./worker.js', here), { workerData: init });
-}
-
 export class Pool {
   readonly ctl: Control = controlOf();
-  private readonly workers: Worker[] = [];
+  /** False on a browser's main thread, where Atomics.wait throws: there the pool only spins. */
+  private canBlock = true;
+  private readonly workers: KernelThread[] = [];
 
   private constructor(private readonly k: readonly KernelExports[]) {}
 
@@ -56,15 +46,9 @@ export class Pool {
     const pool = new Pool(k);
     const started: Promise<void>[] = [];
     for (let tid = 1; tid < threads; tid++) {
-      const w = spawn({ module, memories, control: pool.ctl.sab, tid, spin: SPIN });
+      const w = host.spawnKernelWorker({ module, memories, control: pool.ctl.sab, tid, spin: SPIN });
       pool.workers.push(w);
-      started.push(
-        new Promise<void>((resolve, reject) => {
-          w.once('message', () => resolve());
-          w.once('error', reject);
-          w.once('exit', (code) => reject(new Error(`kernel worker exited early (code ${code})`)));
-        }),
-      );
+      started.push(w.started);
     }
     try {
       await Promise.all(started);
@@ -72,10 +56,7 @@ export class Pool {
       await pool.close();
       throw e;
     }
-    for (const w of pool.workers) {
-      w.removeAllListeners('exit');
-      w.unref();
-    }
+    pool.canBlock = host.canBlock();
     return pool;
   }
 
@@ -113,7 +94,7 @@ export class Pool {
     }
     let spins = 0;
     for (let done = Atomics.load(c, DONE); done < nChunks; done = Atomics.load(c, DONE)) {
-      if (++spins < SPIN) continue;
+      if (++spins < SPIN || !this.canBlock) continue;
       Atomics.store(c, MAIN_WAITING, 1);
       Atomics.wait(c, DONE, done, 1);
       Atomics.store(c, MAIN_WAITING, 0);

@@ -1,11 +1,8 @@
 // The WebAssembly backend: AssemblyScript SIMD kernels (assembly/) on the shared heap, run by a pool of
 // worker threads plus the calling thread. Integer weight types multiply against int8-quantized
 // activations (one f32 scale per 32 values, per 256 for K-quants); float weights use f32 FMA.
-import { existsSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
 import { GgmlType, ggmlTypeName } from '../gguf/types.js';
+import { host, type KernelBuild } from '../host/index.js';
 import type { AttentionArgs, Backend, WeightMatrix } from './backend.js';
 import { A, OP, Op } from './control.js';
 import type { Heap } from './heap.js';
@@ -14,7 +11,7 @@ import { Pool } from './pool.js';
 import { RefBackend } from './ref.js';
 
 export interface WasmBackendOptions {
-  /** Threads in all, the calling one included. Default: os.availableParallelism(). */
+  /** Threads in all, the calling one included. Default: os.availableParallelism() (navigator.hardwareConcurrency). */
   threads?: number;
   /** Use the relaxed-SIMD build. Default: when this Node supports it; `true` makes it an error if not. */
   relaxed?: boolean;
@@ -36,23 +33,16 @@ const MIN_SEGMENT_KEYS = 256;
 /** Cache storage types the attention kernel reads directly. */
 const KV_TYPES = new Set<GgmlType>([GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0]);
 
-type Build = 'plain' | 'relaxed' | 'relaxed-dot';
-
-function wasmPath(build: Build): string {
-  const file = build === 'plain' ? 'kernels.wasm' : `kernels-${build}.wasm`;
-  const path = fileURLToPath(new URL(`../../build/${file}`, import.meta.url));
-  if (!existsSync(path)) throw new Error(`${path} is missing: run \`npm run build:wasm\` first`);
-  return path;
-}
+type Build = KernelBuild;
 
 /**
  * The relaxed build's bytes if this Node accepts them, else null. Node 20 (V8 11.3) needs the experimental
  * flag, set only when validation fails without it (later V8s have relaxed SIMD on and no such flag).
  */
-function relaxedBytes(build: Build = 'relaxed'): Uint8Array | null {
-  const bytes = readFileSync(wasmPath(build));
+async function relaxedBytes(build: Build = 'relaxed'): Promise<Uint8Array<ArrayBuffer> | null> {
+  const bytes = await host.kernelBytes(build);
   if (WebAssembly.validate(bytes)) return bytes;
-  setFlagsFromString('--experimental-wasm-relaxed-simd');
+  host.enableRelaxedSimd();
   return WebAssembly.validate(bytes) ? bytes : null;
 }
 
@@ -71,7 +61,7 @@ function expectedProbe(): number {
 
 /** The dot-add build, if this runtime runs it and computes the fused dot-add right. */
 async function dotAddModule(): Promise<WebAssembly.Module | null> {
-  const bytes = relaxedBytes('relaxed-dot');
+  const bytes = await relaxedBytes('relaxed-dot');
   if (!bytes) return null;
   const module = await WebAssembly.compile(bytes);
   const memory = new WebAssembly.Memory({ initial: 17, maximum: 17, shared: true });
@@ -89,15 +79,15 @@ export async function createWasmBackend(heap: Heap, opts: WasmBackendOptions = {
  * (wasm32 memories), so weights, activations and KV cache of a layer share one memory.
  */
 export async function createWasmBackends(heaps: Heap[], opts: WasmBackendOptions = {}): Promise<Backend[]> {
-  const threads = Math.max(1, Math.floor(opts.threads ?? availableParallelism()));
+  const threads = Math.max(1, Math.floor(opts.threads ?? host.cpus()));
   const dot = opts.relaxed === false || opts.dotAdd === false ? null : await dotAddModule();
   if (opts.dotAdd === true && !dot)
     throw new Error('this Node.js does not compute the relaxed i8×i7 dot-add correctly');
-  const bytes = dot || opts.relaxed === false ? null : relaxedBytes();
+  const bytes = dot || opts.relaxed === false ? null : await relaxedBytes();
   if (opts.relaxed === true && !bytes && !dot)
     throw new Error('this Node.js does not support relaxed WebAssembly SIMD');
   const build: Build = dot ? 'relaxed-dot' : bytes ? 'relaxed' : 'plain';
-  const module = dot ?? (await WebAssembly.compile(bytes ?? readFileSync(wasmPath('plain'))));
+  const module = dot ?? (await WebAssembly.compile(bytes ?? (await host.kernelBytes('plain'))));
   const memories = heaps.map((h) => h.memory);
   const k = memories.map((m) => instantiateKernels(module, m));
   const pool = await Pool.create(k, module, memories, threads);

@@ -1,6 +1,6 @@
 // A kernel pool worker: instantiates the kernel module on the shared heap, then loops: wait for the main
 // thread to publish an op (a short spin, then Atomics.wait), claim and run chunks until none are left.
-import { parentPort, workerData } from 'node:worker_threads';
+import { host } from '../host/index.js';
 import {
   claim,
   controlOf,
@@ -24,12 +24,12 @@ export interface WorkerInit {
   spin: number;
 }
 
-function serve(init: WorkerInit): void {
+function serve(init: WorkerInit, ready: () => void): void {
   const k = init.memories.map((m) => instantiateKernels(init.module, m));
   const ctl = controlOf(init.control);
   const c = ctl.i32;
   let seen = Atomics.load(c, SEQ);
-  parentPort!.postMessage('ready');
+  ready();
   for (;;) {
     let spins = 0;
     while (Atomics.load(c, SEQ) === seen) {
@@ -56,4 +56,4 @@ function serve(init: WorkerInit): void {
   }
 }
 
-serve(workerData as WorkerInit);
+host.kernelWorkerMain(serve);

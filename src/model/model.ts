@@ -1,8 +1,9 @@
 // A loaded model: config, weights in the shared heap, tokenizer, chat template and a compute backend.
-import { availableParallelism, freemem, totalmem } from 'node:os';
 import { chatTemplateFromMetadata } from '../chat/template.js';
 import { Context, type ContextOptions } from '../generate/context.js';
-import { type GgufFile, Metadata, openGguf } from '../gguf/reader.js';
+import { type GgufFile, Metadata, parseGguf } from '../gguf/reader.js';
+import { bufferSource } from '../gguf/source.js';
+import { host, type ModelSource, type OpenOptions } from '../host/index.js';
 import type { Backend } from '../kernels/backend.js';
 import { Heap } from '../kernels/heap.js';
 import { RefBackend } from '../kernels/ref.js';
@@ -15,7 +16,9 @@ import { type LoadProgress, loadWeights } from './weights.js';
 
 export type BackendName = 'wasm' | 'ref';
 
-export interface LoadOptions {
+export type { ModelSource };
+
+export interface LoadOptions extends OpenOptions {
   /** 'wasm' (SIMD kernels on worker threads, default) or 'ref' (plain TypeScript, slow, the reference). */
   backend?: BackendName;
   /** Threads for the wasm backend (default: all cores). */
@@ -35,13 +38,13 @@ const fmtGiB = (b: number) => `${(b / GiB).toFixed(2)} GiB`;
 
 /**
  * Fails before anything is allocated when the weights cannot fit in this machine's memory. `available` is
- * what the OS says it can hand out without swapping (MemAvailable on Linux).
+ * what the OS says it can hand out without swapping (MemAvailable on Linux); a browser does not say.
  */
 export function checkFitsInMemory(
   path: string,
   weightBytes: number,
-  available = freemem(),
-  total = totalmem(),
+  available = host.memory()?.available ?? Number.POSITIVE_INFINITY,
+  total = host.memory()?.total ?? Number.POSITIVE_INFINITY,
 ): void {
   // Weights plus ~5% for activations, scratch and the runtime itself.
   const need = weightBytes * 1.05 + 128 * 2 ** 20;
@@ -75,8 +78,12 @@ export class Model {
     return this.transformer.shards;
   }
 
-  static async load(path: string, opts: LoadOptions = {}): Promise<Model> {
-    const threads = opts.threads ?? availableParallelism();
+  /**
+   * Loads a GGUF model from a path (Node) or URL (browser, downloaded as a stream with onDownloadProgress), a
+   * File or Blob, or the file's bytes.
+   */
+  static async load(source: ModelSource, opts: LoadOptions = {}): Promise<Model> {
+    const threads = opts.threads ?? host.cpus();
     if (!Number.isInteger(threads) || threads < 1 || threads > 256)
       throw new RangeError(`threads must be 1..256, got ${threads}`);
     const batch = opts.batchSize ?? 256;
@@ -89,7 +96,8 @@ export class Model {
       );
     const kind = opts.backend ?? 'wasm';
     if (kind !== 'wasm' && kind !== 'ref') throw new RangeError(`unknown backend "${kind}" (wasm or ref)`);
-    const file: GgufFile = openGguf(path);
+    const file: GgufFile = await openModelFile(source, opts);
+    const path = file.path;
     let backends: Backend[] = [];
     try {
       const config = readConfig(file);
@@ -133,3 +141,10 @@ export class Model {
 }
 
 export const loadModel = Model.load;
+
+async function openModelFile(source: ModelSource, opts: OpenOptions): Promise<GgufFile> {
+  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source))
+    return parseGguf(bufferSource(source), 'buffer');
+  const opened = await host.openSource(source, opts);
+  return parseGguf(opened.source, opened.name);
+}

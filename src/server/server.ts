@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { basename, join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { DEFAULT_WEB_DIR, hasWebBuild } from '../bundle/web-files.js';
 import type { CacheType } from '../cache/cache-type.js';
 import type { Model } from '../model/model.js';
 import { packageRoot } from '../paths.js';
@@ -18,6 +19,7 @@ import { MAX_JSON_DEPTH, readJsonObject, sendError, sendJson } from './http.js';
 import { Limiter } from './limiter.js';
 import { corsHeaders, hostAllowed, type OriginPolicy, originVerdict } from './origin.js';
 import { PromptWorkers } from './prompt-workers.js';
+import { serveWebFile } from './static-web.js';
 
 export interface ServerOptions {
   model: Model;
@@ -50,6 +52,8 @@ export interface ServerOptions {
   maxConnections?: number;
   /** Finished requests whose cache view stays available (default 16). */
   snapshots?: number;
+  /** The in-browser page's build, served at /web/ (default build/web, see `npm run build:web`). */
+  webDir?: string;
   log?: (entry: RequestLogEntry) => void;
 }
 
@@ -293,6 +297,18 @@ export class KvsieveServer {
           "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:",
       });
       res.end(this.page);
+      return;
+    }
+    if (path === '/web' || path.startsWith('/web/')) {
+      // The page that runs a model in the browser itself (src/web), with its own cross-origin isolation headers.
+      const dir = this.opts.webDir ?? DEFAULT_WEB_DIR;
+      if (!hasWebBuild(dir)) throw notFound('the in-browser page is not built here (npm run build:web)');
+      if (path === '/web') {
+        res.writeHead(308, { location: '/web/' });
+        res.end();
+        return;
+      }
+      serveWebFile(dir, path.slice('/web'.length), req, res);
       return;
     }
     if (path === '/v1/models') {

@@ -133,12 +133,12 @@ export class Tokenizer {
       }
       parts.push(bytes);
     }
-    return Buffer.concat(parts).toString('utf8');
+    return utf8(concatBytes(parts));
   }
 
   /** The token's text; a token holding part of a UTF-8 sequence shows it as U+FFFD (see createStreamDecoder). */
   tokenToPiece(id: number): string {
-    return Buffer.from(this.tokenBytes(id, false)).toString('utf8');
+    return utf8(this.tokenBytes(id, false));
   }
 
   createStreamDecoder(opts: DecodeOptions = {}): StreamDecoder {
@@ -186,4 +186,18 @@ export class Tokenizer {
     if (attr & Attr.BYTE) return Uint8Array.of(Number.parseInt(text.slice(3, 5), 16));
     return new Uint8Array(0); // unused / undefined tokens have no text
   }
+}
+
+// Buffer's utf8 decoding, without Buffer (browsers): invalid sequences become U+FFFD, a BOM stays text.
+const UTF8 = new TextDecoder('utf-8', { ignoreBOM: true });
+const utf8 = (bytes: Uint8Array): string => UTF8.decode(bytes);
+
+function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
