@@ -12,7 +12,9 @@
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import type { KvTypeName } from '../src/cache/cache-type.js';
+import { openGguf } from '../src/gguf/reader.js';
 import { ggmlTypeName } from '../src/gguf/types.js';
+import { readConfig } from '../src/model/config.js';
 import { benchModel, benchPrompt, fileVocabSize, type QuantName, type ShapeName } from './models.js';
 
 interface Result {
@@ -20,6 +22,8 @@ interface Result {
   prefillS: number;
   decodeTokS: number;
   peakRssMiB: number;
+  /** KV cache bytes at the end (llama.cpp: the whole context's cache, allocated up front). */
+  kvMiB: number;
   kept?: number;
   profile?: Record<string, number>;
   decodeProfile?: Record<string, number>;
@@ -114,9 +118,10 @@ async function runKvsieve(path: string, n: number, pressArg: string, cacheType: 
   for (const [k, v] of Object.entries(profile)) decodeProfile[k] = v - (prefillProfile[k] ?? 0);
   decodeProfile.other = t3 - t2 - Object.values(decodeProfile).reduce((s, x) => s + x, 0);
   const kept = ctx.keptFraction;
+  const kvBytes = ctx.cache.bytes;
   await model.close();
   return {
-    ...result(`kvsieve ${pressArg} ${cacheType}`, t0, t1, t2, t3),
+    ...result(`kvsieve ${pressArg} ${cacheType}`, t0, t1, t2, t3, kvBytes),
     kept,
     profile: values.profile ? prefillProfile : undefined,
     decodeProfile: values.profile ? decodeProfile : undefined,
@@ -156,16 +161,23 @@ async function runLlamaCpp(path: string, n: number, cacheType: string): Promise<
   const t3 = performance.now();
   await context.dispose();
   await model.dispose();
+  // llama.cpp allocates the whole context's cache up front: n_ctx × layers × 2 × KV heads × head size.
+  const f = openGguf(path);
+  const cfg = readConfig(f);
+  f.close();
+  const kvBytes =
+    (n + genLen + 64) * cfg.nLayers * 2 * cfg.nKvHeads * cfg.headDim * (type === 'F16' ? 2 : 34 / 32);
   // The last prompt token is fed with the first decode step; the decode rate counts that step as prefill.
-  return result(`llama.cpp fa ${cacheType}`, t0, t1, t1, t3);
+  return result(`llama.cpp fa ${cacheType}`, t0, t1, t1, t3, kvBytes);
 }
 
-function result(engine: string, t0: number, t1: number, t2: number, t3: number): Result {
+function result(engine: string, t0: number, t1: number, t2: number, t3: number, kvBytes: number): Result {
   return {
     engine,
     prefillS: (t1 - t0) / 1000,
     decodeTokS: genLen / ((t3 - t2) / 1000),
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    kvMiB: kvBytes / 2 ** 20,
   };
 }
 
@@ -234,7 +246,7 @@ if (values.worker) {
             peers.length > 0 ? `${f2(best.prefillS / r.prefillS)} ${f2(r.decodeTokS / best.decodeTokS)}` : '';
           const kept = r.kept === undefined ? '' : `${(100 * r.kept).toFixed(1)}%`;
           say(
-            `${`${shape} ${quant}`.padEnd(20)} ${String(n).padStart(6)} ${r.engine.padEnd(26)} ${f1(r.prefillS)} ${f1(r.decodeTokS)} ${f1(r.peakRssMiB, 6)} ${kept.padStart(6)} ${ratios}`,
+            `${`${shape} ${quant}`.padEnd(20)} ${String(n).padStart(6)} ${r.engine.padEnd(26)} ${f1(r.prefillS)} ${f1(r.decodeTokS)} ${f1(r.peakRssMiB, 6)} ${f1(r.kvMiB, 6)} ${kept.padStart(6)} ${ratios}`,
           );
           if (r.profile) {
             const total = r.prefillS * 1000;
