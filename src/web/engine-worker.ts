@@ -110,7 +110,7 @@ async function run(r: Extract<ToEngine, { type: 'run' }>): Promise<void> {
       finishReason: ctx.finishReason ?? 'stop',
     };
     const promptTokens = prompt.ids.length;
-    const segments = (_: number, seen: number): Segment[] => [
+    const segments = async (_: number, seen: number): Promise<Segment[]> => [
       { index: 0, role: 'document', start: 0, end: prompt.context.length, generated: false },
       { index: 1, role: 'question', start: prompt.context.length, end: promptTokens, generated: false },
       { index: 2, role: 'answer', start: promptTokens, end: seen, generated: true },
