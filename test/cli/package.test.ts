@@ -37,6 +37,8 @@ test('the packed package holds what the installed CLI and library need, and no s
     ...walk('dist'),
     'build/kernels.wasm',
     'build/kernels-relaxed.wasm',
+    'build/kernels-relaxed-dot.wasm',
+    'build/web/index.html',
     'models/kvsieve-demo.gguf',
     'src/server/page.html',
   ]) {
