@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { formatBytes } from '../src/cli/progress.js';
+import { openLlamaCpp } from './llama-cpp.js';
 import { benchModel, benchPrompt, fileVocabSize, type ShapeName } from './models.js';
 
 interface Result {
@@ -64,20 +65,9 @@ async function runKvsieve(path: string): Promise<Result> {
 }
 
 async function runLlamaCpp(path: string): Promise<Result> {
-  const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
-  const llama = await getLlama({
-    gpu: false,
-    build: 'never',
-    skipDownload: true,
-    logLevel: LlamaLogLevel.error,
-  });
-  const t0 = performance.now();
-  const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
-  const loadS = (performance.now() - t0) / 1000;
-  const context = await model.createContext({
+  const { model, context, loadS } = await openLlamaCpp(path, {
     contextSize: promptLen + genLen + 64,
     threads,
-    flashAttention: true,
   });
   const seq = context.getSequence();
   type Tok = Parameters<typeof model.detokenize>[0][number];

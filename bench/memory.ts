@@ -13,6 +13,7 @@ import type { KvTypeName } from '../src/cache/cache-type.js';
 import { formatBytes } from '../src/cli/progress.js';
 import { openGguf } from '../src/gguf/reader.js';
 import { readConfig } from '../src/model/config.js';
+import { openLlamaCpp } from './llama-cpp.js';
 import { benchModel, benchPrompt, type QuantName, type ShapeName } from './models.js';
 
 interface Result {
@@ -75,22 +76,11 @@ async function runKvsieve(path: string, run: string): Promise<Result> {
 }
 
 async function runLlamaCpp(path: string, type: string): Promise<Result> {
-  const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
-  const llama = await getLlama({
-    gpu: false,
-    build: 'never',
-    skipDownload: true,
-    logLevel: LlamaLogLevel.error,
-  });
-  const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
-  const ggml = type.toUpperCase() as 'F16' | 'Q8_0';
-  const context = await model.createContext({
+  const { model, context } = await openLlamaCpp(path, {
     contextSize: tokens + 64,
     threads,
     batchSize: 512,
-    flashAttention: true,
-    experimentalKvCacheKeyType: ggml,
-    experimentalKvCacheValueType: ggml,
+    cacheType: type as 'f16' | 'q8_0',
   });
   const seq = context.getSequence();
   const cfg = readConfig(openGguf(path));
@@ -99,7 +89,7 @@ async function runLlamaCpp(path: string, type: string): Promise<Result> {
   await seq.evaluateWithoutGeneratingNewTokens(benchPrompt(tokens, cfg.vocabSize) as Tok[]);
   const seconds = (performance.now() - t0) / 1000;
   // llama.cpp allocates the whole context's cache up front: n_ctx × layers × 2 × kv heads × head dim.
-  const perValue = ggml === 'F16' ? 2 : 34 / 32;
+  const perValue = type === 'f16' ? 2 : 34 / 32;
   const kv = (tokens + 64) * cfg.nLayers * 2 * cfg.nKvHeads * cfg.headDim * perValue;
   await context.dispose();
   await model.dispose();

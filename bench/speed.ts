@@ -15,6 +15,7 @@ import type { KvTypeName } from '../src/cache/cache-type.js';
 import { openGguf } from '../src/gguf/reader.js';
 import { ggmlTypeName } from '../src/gguf/types.js';
 import { readConfig } from '../src/model/config.js';
+import { openLlamaCpp } from './llama-cpp.js';
 import { benchModel, benchPrompt, fileVocabSize, type QuantName, type ShapeName } from './models.js';
 
 interface Result {
@@ -129,22 +130,11 @@ async function runKvsieve(path: string, n: number, pressArg: string, cacheType: 
 }
 
 async function runLlamaCpp(path: string, n: number, cacheType: string): Promise<Result> {
-  const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
-  const llama = await getLlama({
-    gpu: false,
-    build: 'never',
-    skipDownload: true,
-    logLevel: LlamaLogLevel.error,
-  });
-  const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
-  const type = cacheType.toUpperCase() as 'F16' | 'Q8_0';
-  const context = await model.createContext({
+  const { model, context } = await openLlamaCpp(path, {
     contextSize: n + genLen + 64,
     threads,
     batchSize: 512,
-    flashAttention: true,
-    experimentalKvCacheKeyType: type,
-    experimentalKvCacheValueType: type,
+    cacheType: cacheType as 'f16' | 'q8_0',
   });
   type Tok = Parameters<typeof model.detokenize>[0][number];
   const toks = benchPrompt(n, fileVocabSize(path)) as Tok[];
@@ -166,7 +156,7 @@ async function runLlamaCpp(path: string, n: number, cacheType: string): Promise<
   const cfg = readConfig(f);
   f.close();
   const kvBytes =
-    (n + genLen + 64) * cfg.nLayers * 2 * cfg.nKvHeads * cfg.headDim * (type === 'F16' ? 2 : 34 / 32);
+    (n + genLen + 64) * cfg.nLayers * 2 * cfg.nKvHeads * cfg.headDim * (cacheType === 'f16' ? 2 : 34 / 32);
   // The last prompt token is fed with the first decode step; the decode rate counts that step as prefill.
   return result(`llama.cpp fa ${cacheType}`, t0, t1, t1, t3, kvBytes);
 }
