@@ -10,27 +10,13 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { GgmlType } from '../src/gguf/types.js';
 import { Model } from '../src/model/model.js';
-import { writeSyntheticModel } from '../src/model/synthetic.js';
 import { KvsieveServer } from '../src/server/server.js';
+import { serverBenchModel } from './models.js';
 
 const { values } = parseArgs({ options: { threads: { type: 'string', default: '2' } } });
 const dir = mkdtempSync(join(tmpdir(), 'kvsieve-hostile-'));
-const path = join(dir, 'model.gguf');
-writeSyntheticModel(path, {
-  arch: 'qwen2',
-  dim: 128,
-  nLayers: 4,
-  nHeads: 4,
-  nKvHeads: 2,
-  ffnDim: 384,
-  vocabSize: 512,
-  contextLength: 1024,
-  type: GgmlType.Q8_0,
-  tiedOutput: false,
-  seed: 7,
-});
+const path = serverBenchModel(dir);
 const model = await Model.load(path, { threads: Number(values.threads) });
 const server = new KvsieveServer({ model, modelId: 'x' });
 const { port } = await server.listen(0);

@@ -25,8 +25,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { GgmlType } from '../src/gguf/types.js';
-import { writeSyntheticModel } from '../src/model/synthetic.js';
+import { serverBenchModel } from './models.js';
 
 const { values } = parseArgs({
   options: {
@@ -83,24 +82,6 @@ function startServer(model: string): Promise<{ url: string; child: ChildProcess 
     });
     child.on('exit', (code) => reject(new Error(`kvsieve serve exited with ${code}: ${err.trim()}`)));
   });
-}
-
-function smallModel(dir: string): string {
-  const path = join(dir, 'load-bench.gguf');
-  writeSyntheticModel(path, {
-    arch: 'qwen2',
-    dim: 128,
-    nLayers: 4,
-    nHeads: 4,
-    nKvHeads: 2,
-    ffnDim: 384,
-    vocabSize: 512,
-    contextLength: 1024,
-    type: GgmlType.Q8_0,
-    tiedOutput: false,
-    seed: 7,
-  });
-  return path;
 }
 
 /** One streaming chat request; never rejects: every way it can end is an outcome. */
@@ -256,7 +237,7 @@ async function underAttack(
 
 async function hostile(url: string): Promise<void> {
   const seconds = whole('seconds', 4, 600);
-  const context = 1024; // smallModel's
+  const context = 1024; // serverBenchModel's
   const warm = await chat(url, -1, AbortSignal.timeout(timeoutMs));
   if (warm.outcome !== 'ok') throw new Error(`the warm-up request failed: ${warm.detail}`);
   const baseline = await probe(url, seconds / 2);
@@ -334,7 +315,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'kvsieve-load-'));
   try {
     if (url === undefined) {
-      ({ url, child } = await startServer(values.model ?? smallModel(dir)));
+      ({ url, child } = await startServer(values.model ?? serverBenchModel(dir)));
     } else if (!['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname)) {
       throw new RangeError('--url must be a loopback address: the load test stays on this machine');
     }

@@ -110,3 +110,22 @@ export function fileVocabSize(path: string): number {
     f.close();
   }
 }
+
+/** The small random-weight model the server benchmarks run on (load.ts, hostile-cost.ts): 1024-token context. */
+export function serverBenchModel(dir: string): string {
+  const path = join(dir, 'server-bench.gguf');
+  writeSyntheticModel(path, {
+    arch: 'qwen2',
+    dim: 128,
+    nLayers: 4,
+    nHeads: 4,
+    nKvHeads: 2,
+    ffnDim: 384,
+    vocabSize: 512,
+    contextLength: 1024,
+    type: GgmlType.Q8_0,
+    tiedOutput: false,
+    seed: 7,
+  });
+  return path;
+}

@@ -45,3 +45,14 @@ export function toApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
   return new ApiError(500, 'internal server error', 'server_error');
 }
+
+/** 404 model_not_found, as OpenAI answers a model name it does not serve. */
+export function modelNotFound(asked: string, served: string): ApiError {
+  return new ApiError(
+    404,
+    `the model "${asked}" does not exist here; this server has "${served}"`,
+    'invalid_request_error',
+    'model',
+    'model_not_found',
+  );
+}

@@ -12,7 +12,7 @@ import type { Context } from '../generate/context.js';
 import type { Model } from '../model/model.js';
 import type { PressSpec } from '../presses/index.js';
 import { type CacheSnapshot, keptFraction, snapshotCache } from './cache-view.js';
-import { ApiError, invalid, toApiError } from './errors.js';
+import { ApiError, invalid, modelNotFound, toApiError } from './errors.js';
 import { EventStream, sendJson } from './http.js';
 import type { Limiter } from './limiter.js';
 import { chatShape, completionShape, type KvsieveStats, type ResponseShape, type Usage } from './openai.js';
@@ -67,13 +67,7 @@ export async function handleGeneration(
   const completion = endpoint === 'completion' ? parseCompletion(body, model.config.vocabSize) : undefined;
   const params = (chat ?? completion)!;
   if (params.model !== undefined && params.model !== deps.modelId) {
-    throw new ApiError(
-      404,
-      `the model "${params.model}" does not exist here; this server has "${deps.modelId}"`,
-      'invalid_request_error',
-      'model',
-      'model_not_found',
-    );
+    throw modelNotFound(params.model, deps.modelId);
   }
   const press = params.press ?? deps.defaultPress;
   const limit = deps.contextSize ?? model.config.contextLength;

@@ -13,7 +13,7 @@ import { packageRoot } from '../paths.js';
 import { describePresses, type PressSpec } from '../presses/index.js';
 import { keyChecker } from './auth.js';
 import { describeSnapshot, SnapshotStore } from './cache-view.js';
-import { ApiError, notFound, toApiError } from './errors.js';
+import { ApiError, modelNotFound, notFound, toApiError } from './errors.js';
 import { type Endpoint, type GenerationDeps, type GenerationRecord, handleGeneration } from './generation.js';
 import { MAX_JSON_DEPTH, readJsonObject, sendError, sendJson } from './http.js';
 import { Limiter } from './limiter.js';
@@ -320,13 +320,7 @@ export class KvsieveServer {
       allow('GET');
       const id = path.slice('/v1/models/'.length);
       if (id !== encodeURIComponent(this.modelId)) {
-        throw new ApiError(
-          404,
-          `the model "${decodeURIComponentSafe(id)}" does not exist here; this server has "${this.modelId}"`,
-          'invalid_request_error',
-          'model',
-          'model_not_found',
-        );
+        throw modelNotFound(decodeURIComponentSafe(id), this.modelId);
       }
       sendJson(res, 200, this.modelObject());
       return;

@@ -6,10 +6,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { openGguf } from '../../src/gguf/reader.js';
-import { GgmlType, type GgufKv, GgufValueType } from '../../src/gguf/types.js';
-import { type GgufTensorData, writeGguf } from '../../src/gguf/writer.js';
+import { GgmlType, GgufValueType } from '../../src/gguf/types.js';
 import { hasControlChars } from '../helpers/controls.js';
+import { type GgufEdit, ggufVariant } from '../helpers/gguf-variant.js';
 import { TINY_MODEL, writeTinyModel } from '../helpers/tiny-model.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -34,25 +33,7 @@ function kvsieve(...args: string[]): { code: number | null; out: string; err: st
 }
 
 /** A copy of the tiny model with its metadata and tensors edited. */
-function variant(
-  name: string,
-  edit: { kv?: (kv: GgufKv[]) => GgufKv[]; tensors?: (t: GgufTensorData[]) => GgufTensorData[] },
-): string {
-  const f = openGguf(model);
-  let kv = [...f.kv];
-  let tensors: GgufTensorData[] = f.tensors.map((t) => ({
-    name: t.name,
-    dims: t.dims,
-    type: t.type,
-    data: f.readTensor(t),
-  }));
-  f.close();
-  if (edit.kv) kv = edit.kv(kv);
-  if (edit.tensors) tensors = edit.tensors(tensors);
-  const path = join(dir, `${name}.gguf`);
-  writeGguf(path, { kv, tensors });
-  return path;
-}
+const variant = (name: string, edit: GgufEdit) => ggufVariant(model, dir, name, edit);
 
 test('no command is a usage error (exit 2, usage on stderr); --help is not', () => {
   const none = kvsieve();

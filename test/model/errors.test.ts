@@ -4,11 +4,10 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { BadInputError } from '../../src/errors.js';
-import { openGguf } from '../../src/gguf/reader.js';
 import { GgmlType, type GgufKv, GgufValueType } from '../../src/gguf/types.js';
-import { type GgufTensorData, writeGguf } from '../../src/gguf/writer.js';
 import { Model } from '../../src/model/model.js';
 import { writeSyntheticModel } from '../../src/model/synthetic.js';
+import { type GgufEdit, ggufVariant } from '../helpers/gguf-variant.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const dir = tempDir();
@@ -28,25 +27,7 @@ writeSyntheticModel(base, {
 });
 
 /** Copies `base` with edits to its metadata and tensors. */
-function variant(
-  name: string,
-  edit: { kv?: (kv: GgufKv[]) => GgufKv[]; tensors?: (t: GgufTensorData[]) => GgufTensorData[] },
-): string {
-  const f = openGguf(base);
-  let kv = [...f.kv];
-  let tensors: GgufTensorData[] = f.tensors.map((t) => ({
-    name: t.name,
-    dims: t.dims,
-    type: t.type,
-    data: f.readTensor(t),
-  }));
-  f.close();
-  if (edit.kv) kv = edit.kv(kv);
-  if (edit.tensors) tensors = edit.tensors(tensors);
-  const path = join(dir, `${name}.gguf`);
-  writeGguf(path, { kv, tensors });
-  return path;
-}
+const variant = (name: string, edit: GgufEdit) => ggufVariant(base, dir, name, edit);
 
 const setKv = (key: string, value: GgufKv) => (kv: GgufKv[]) => kv.map((e) => (e.key === key ? value : e));
 
