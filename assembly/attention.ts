@@ -144,10 +144,14 @@ function scoreTile(a: usize, b: usize, two: bool, kt: usize, d4: usize, nk: i32,
   }
 }
 
-/** e^x for x ≤ 0 (softmax arguments after the max is subtracted); below -87 (and for -∞) 0, not a subnormal. */
+/**
+ * e^x for x ≤ 0 (softmax arguments after the max is subtracted); below -87 (and for -∞) 0, not a subnormal.
+ * pmax (x < -87 ? -87 : x) is one instruction where f32x4.max's NaN rules cost eight; a NaN lane passes
+ * through both it and the mask, so a NaN score still poisons its row as in the reference.
+ */
 // @ts-ignore: decorator
 @inline function expNeg(x: v128): v128 {
-  return v128.and(expInRange(f32x4.max(x, f32x4.splat(-87))), f32x4.ge(x, f32x4.splat(-87)));
+  return v128.andnot(expInRange(f32x4.pmax(x, f32x4.splat(-87))), f32x4.lt(x, f32x4.splat(-87)));
 }
 
 /** Lanes j..j+3 of a row whose first `lim` entries count: a mask of the lanes below lim. */
@@ -166,9 +170,10 @@ function softmaxStep(s: usize, lim: i32, nk: i32, mp: usize, lp: usize): f32 {
   let j = 0;
   for (; j < lim; j += 4) {
     const v = v128.load(s + <usize>(j * 4));
-    mx4 = f32x4.max(mx4, j + 4 <= lim ? v : v128.bitselect(v, f32x4.splat(-Infinity), below(j, lim)));
+    // pmax (one maxps) skips a NaN score here; expNeg passes it on to the row's sum and output.
+    mx4 = f32x4.pmax(mx4, j + 4 <= lim ? v : v128.bitselect(v, f32x4.splat(-Infinity), below(j, lim)));
   }
-  mx4 = f32x4.max(mx4, i32x4.shuffle(mx4, mx4, 2, 3, 0, 1));
+  mx4 = f32x4.pmax(mx4, i32x4.shuffle(mx4, mx4, 2, 3, 0, 1));
   const mx = max(f32x4.extract_lane(mx4, 0), f32x4.extract_lane(mx4, 1));
   const old = load<f32>(mp);
   const m = max(old, mx);

@@ -11,7 +11,7 @@
 //   mco  i16[16] per super-block: coefficient of each Σq per 16 at cols + 16·groups
 //   dab  f32[2] per super-block: scale of Σ gsc·(vals·q), of Σ mco·Σq   then
 // so that a super-block contributes dx·(dab0·Σ_g gsc_g·(vals_g·q_g) + dab1·Σ_k mco_k·bsum_k).
-import { BIT4, f16, fifthBits, halvesUp, hi4, lo4, weightHalves } from './simd';
+import { BIT4, DOT_ADD, f16, fifthBits, halvesUp, hi4, lo4, weightHalves } from './simd';
 import { BF16, F16, F32, Q4_0, Q4_1, Q4_K, Q5_0, Q5_1, Q5_K, Q6_K, Q8_0 } from './types';
 
 
@@ -71,6 +71,11 @@ function decodeQ4_0(src: usize, cols: i32, dst: usize, off: f32, hasMin: bool, h
   }
 }
 
+/**
+ * Q8_0 rows: |w| and sign masks (the i7 operand must be 0..127); in the DOT_ADD build, whose dot-add takes
+ * the activations + 128 as unsigned bytes (simd.ts dot32offset), w itself and -128·Σw per dot lane in
+ * the first half of the sign-mask space.
+ */
 function decodeQ8_0(src: usize, cols: i32, dst: usize): void {
   const nb = cols >> 5;
   for (let b = 0; b < nb; b++) {
@@ -78,10 +83,17 @@ function decodeQ8_0(src: usize, cols: i32, dst: usize): void {
     const w0 = v128.load(blk, 2);
     const w1 = v128.load(blk, 18);
     const o = dst + <usize>(b * 32);
-    v128.store(o, i8x16.abs(w0));
-    v128.store(o, i8x16.abs(w1), 16);
-    v128.store(o + <usize>cols, i8x16.lt_s(w0, i8x16.splat(0)));
-    v128.store(o + <usize>cols, i8x16.lt_s(w1, i8x16.splat(0)), 16);
+    if (DOT_ADD) {
+      v128.store(o, w0);
+      v128.store(o, w1, 16);
+      const pairs = i16x8.add(i16x8.extadd_pairwise_i8x16_s(w0), i16x8.extadd_pairwise_i8x16_s(w1));
+      v128.store(o + <usize>cols, i32x4.shl(i32x4.neg(i32x4.extadd_pairwise_i16x8_s(pairs)), 7));
+    } else {
+      v128.store(o, i8x16.abs(w0));
+      v128.store(o, i8x16.abs(w1), 16);
+      v128.store(o + <usize>cols, i8x16.lt_s(w0, i8x16.splat(0)));
+      v128.store(o + <usize>cols, i8x16.lt_s(w1, i8x16.splat(0)), 16);
+    }
     putGroup(dst, 2 * cols, nb, b, f16(load<u16>(blk)), 0);
   }
 }

@@ -10,7 +10,8 @@ export function swiglu(gate: usize, up: usize, i0: i32, i1: i32): void {
     const o = <usize>i * 4;
     const g = v128.load(gate + o);
     // Clamped so that e^-g stays finite and normal; past the clamp SiLU is 0 or g to float precision anyway.
-    const e = expInRange(f32x4.min(f32x4.max(f32x4.neg(g), f32x4.splat(-87)), f32x4.splat(88)));
+    // pmax/pmin with the value first are one instruction each and pass a NaN through.
+    const e = expInRange(f32x4.pmin(f32x4.pmax(f32x4.neg(g), f32x4.splat(-87)), f32x4.splat(88)));
     v128.store(gate + o, f32x4.mul(f32x4.div(g, f32x4.add(f32x4.splat(1), e)), v128.load(up + o)));
   }
   for (; i < i1; i++) {

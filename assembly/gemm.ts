@@ -10,8 +10,8 @@
 // the top of the loop and spills most of them, and adds an interrupt check to every iteration.
 import { decodeRow } from './decode';
 import { gemvKind, gemvRows, halfRows } from './gemv';
-import { ACT32, ACT256, actStride } from './quant';
-import { dot32s, dot32u, hsum, madd, pairs16 } from './simd';
+import { ACT32, ACT32U, ACT256, actStride } from './quant';
+import { DOT_ADD, dot32offset, dot32s, dot32u, hsum, madd, pairs16 } from './simd';
 import { BF16, decodedStride, F16, F32, FAM_F, FAM_G32, FAM_K, FAM_NONE, FAM_S32, family, Q6_K, valueBytes } from './types';
 
 /** Tokens per tile: their activations (≈1.9·cols bytes each) stay in L2 while a chunk of rows passes. */
@@ -48,7 +48,10 @@ const TOKEN_TILE = 32;
   const x0 = v128.load(ap);
   const x1 = v128.load(ap, 16);
   const dx = v128.load(dp);
-  const d = fam == FAM_S32 ? dot32s(x0, w0, e0, x1, w1, e1) : dot32u(x0, w0, x1, w1);
+  let d: v128;
+  // DOT_ADD's Q8_0 reads ACT32U activations (q + 128) and starts from e0 = -128·Σw.
+  if (fam == FAM_S32 && DOT_ADD) d = dot32offset(w0, x0, w1, x1, e0);
+  else d = fam == FAM_S32 ? dot32s(x0, w0, e0, x1, w1, e1) : dot32u(x0, w0, x1, w1);
   return madd(f32x4.convert_i32x4_s(d), f32x4.mul(s0, dx), c);
 }
 
@@ -66,9 +69,9 @@ const TOKEN_TILE = 32;
     const wp = row + <usize>(b * 32);
     const w0 = v128.load(wp);
     const w1 = v128.load(wp, 16);
-    // FAM_S32: sign masks; FAM_G32: unused.
+    // FAM_S32: sign masks (DOT_ADD: e0 is -128·Σw); FAM_G32: unused.
     const e0 = fam == FAM_S32 ? v128.load(wp + <usize>cols) : zero;
-    const e1 = fam == FAM_S32 ? v128.load(wp + <usize>cols, 16) : zero;
+    const e1 = fam == FAM_S32 && !DOT_ADD ? v128.load(wp + <usize>cols, 16) : zero;
     const s0 = v128.load(sv + <usize>(b * 16));
     let ap = x + <usize>(b * 32);
     let dp = x + <usize>(cols + b * 16);
@@ -100,23 +103,98 @@ const TOKEN_TILE = 32;
   os: usize,
 ): void {
   const xs = <usize>actStride(ACT32, cols);
-  for (let r = 0; r < nRows; r++) {
-    const row = rows + <usize>r * ds;
-    const o = out + <usize>(r * 4);
-    // Unsigned blocks: two tokens per row pass with register accumulators (measured ~15% faster). Q8_0's
-    // sign masks leave too few registers for that; its token-inner loop is as fast.
-    let t = 0;
-    if (fam == FAM_G32) {
-      for (; t + 2 <= n; t += 2) intRowDot2(fam, row, cols, x + <usize>t * xs, x + <usize>(t + 1) * xs, o + <usize>t * os, os);
-    }
-    if (t == n) continue;
-    const xt = x + <usize>t * xs;
-    intRowTokens(fam, row, cols, xt, xs, n - t, acc);
-    for (let u = 0; u < n - t; u++) {
-      const y = hsum(v128.load(acc + <usize>(u * 16))) + minTerm(fam, row, cols, xt + <usize>u * xs);
-      store<f32>(o + <usize>(t + u) * os, y);
+  let r = 0;
+  if (DOT_ADD && fam == FAM_S32) {
+    // Two rows × two tokens per pass: every weight and activation vector loaded serves two dot products.
+    for (; r + 2 <= nRows; r += 2) {
+      const row = rows + <usize>r * ds;
+      const o = out + <usize>(r * 4);
+      let t = 0;
+      for (; t + 2 <= n; t += 2) q8Rows2x2(row, row + ds, cols, x + <usize>t * xs, xs, o + <usize>t * os, os);
+      if (t < n) {
+        intRowFrom(fam, row, cols, x, xs, t, n, acc, o, os);
+        intRowFrom(fam, row + ds, cols, x, xs, t, n, acc, o + 4, os);
+      }
     }
   }
+  for (; r < nRows; r++) intRowFrom(fam, rows + <usize>r * ds, cols, x, xs, 0, n, acc, out + <usize>(r * 4), os);
+}
+
+/** One decoded row against tokens [t0, n): output token t at o + t·os. */
+// @ts-ignore: decorator
+@inline function intRowFrom(
+  fam: i32,
+  row: usize,
+  cols: i32,
+  x: usize,
+  xs: usize,
+  t0: i32,
+  n: i32,
+  acc: usize,
+  o: usize,
+  os: usize,
+): void {
+  // Unsigned blocks (and DOT_ADD's Q8_0): two tokens per row pass with register accumulators (measured
+  // ~15% faster). Q8_0's sign masks leave too few registers for that; its token-inner loop is as fast.
+  let t = t0;
+  if (fam == FAM_G32 || (DOT_ADD && fam == FAM_S32)) {
+    for (; t + 2 <= n; t += 2) intRowDot2(fam, row, cols, x + <usize>t * xs, x + <usize>(t + 1) * xs, o + <usize>t * os, os);
+  }
+  if (t == n) return;
+  const xt = x + <usize>t * xs;
+  intRowTokens(fam, row, cols, xt, xs, n - t, acc);
+  for (let u = 0; u < n - t; u++) {
+    const y = hsum(v128.load(acc + <usize>(u * 16))) + minTerm(fam, row, cols, xt + <usize>u * xs);
+    store<f32>(o + <usize>(t + u) * os, y);
+  }
+}
+
+/**
+ * DOT_ADD's Q8_0: decoded rows r0 and r1 against tokens a and a + xs (ACT32U), four accumulators in
+ * registers. Outputs: row r0 at out, r1 at out + 4; the second token os further.
+ */
+// @ts-ignore: decorator
+@inline function q8Rows2x2(r0: usize, r1: usize, cols: i32, a: usize, xs: usize, out: usize, os: usize): void {
+  const zero = f32x4.splat(0);
+  let c00 = zero;
+  let c01 = zero;
+  let c10 = zero;
+  let c11 = zero;
+  let w = r0;
+  const gap = r1 - r0;
+  // Decoded S32 row: values [cols], -128·Σw vectors in the next cols bytes, then the splatted scales.
+  let sp = r0 + <usize>(2 * cols);
+  let ap = a;
+  let dp = a + <usize>cols;
+  const end = r0 + <usize>cols;
+  while (w < end) {
+    const xa0 = v128.load(ap);
+    const xa1 = v128.load(ap, 16);
+    const xb0 = v128.load(ap + xs);
+    const xb1 = v128.load(ap + xs, 16);
+    const da = v128.load(dp);
+    const db = v128.load(dp + xs);
+    let w0 = v128.load(w);
+    let w1 = v128.load(w, 16);
+    let e = v128.load(w + <usize>cols);
+    let s = v128.load(sp);
+    c00 = madd(f32x4.convert_i32x4_s(dot32offset(w0, xa0, w1, xa1, e)), f32x4.mul(s, da), c00);
+    c01 = madd(f32x4.convert_i32x4_s(dot32offset(w0, xb0, w1, xb1, e)), f32x4.mul(s, db), c01);
+    w0 = v128.load(w + gap);
+    w1 = v128.load(w + gap, 16);
+    e = v128.load(w + gap + <usize>cols);
+    s = v128.load(sp + gap);
+    c10 = madd(f32x4.convert_i32x4_s(dot32offset(w0, xa0, w1, xa1, e)), f32x4.mul(s, da), c10);
+    c11 = madd(f32x4.convert_i32x4_s(dot32offset(w0, xb0, w1, xb1, e)), f32x4.mul(s, db), c11);
+    w += 32;
+    sp += 16;
+    ap += 32;
+    dp += 16;
+  }
+  store<f32>(out, hsum(c00));
+  store<f32>(out, hsum(c10), 4);
+  store<f32>(out + os, hsum(c01));
+  store<f32>(out + os, hsum(c11), 4);
 }
 
 /** One decoded row against two tokens, accumulators in registers: each weight vector serves both. */
@@ -136,7 +214,7 @@ const TOKEN_TILE = 32;
     const w0 = v128.load(wp);
     const w1 = v128.load(wp, 16);
     const e0 = fam == FAM_S32 ? v128.load(wp + <usize>cols) : zero;
-    const e1 = fam == FAM_S32 ? v128.load(wp + <usize>cols, 16) : zero;
+    const e1 = fam == FAM_S32 && !DOT_ADD ? v128.load(wp + <usize>cols, 16) : zero;
     const s0 = v128.load(sp);
     cA = tokenStep(fam, ap, dA, cA, w0, w1, e0, e1, s0);
     cB = tokenStep(fam, bp, dB, cB, w0, w1, e0, e1, s0);
@@ -414,7 +492,8 @@ export function actKind(type: i32, nTokens: i32): i32 {
   if (fam == FAM_F || fam == FAM_NONE) return -1;
   if (fam == FAM_K) return ACT256;
   const kind = nTokens == 1 ? gemvKind(type) : -1;
-  return kind >= 0 ? kind : ACT32;
+  if (kind >= 0) return kind;
+  return DOT_ADD && fam == FAM_S32 ? ACT32U : ACT32;
 }
 
 /** Scratch bytes one thread needs for matmulRows over `rowsPerChunk` rows. */

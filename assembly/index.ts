@@ -8,6 +8,7 @@ export {
   attentionSums,
 } from './attention';
 export { swiglu } from './elementwise';
+export { encodeKvRows } from './kvstore';
 export { actKind, matmulRows, scratchBytes } from './gemm';
 export { actStride, quantizeRows } from './quant';
 export { probeDotAdd } from './simd';

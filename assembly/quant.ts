@@ -11,10 +11,13 @@
 //   qs   i8[cols]          at 0
 //   d    f32[nsb]          at cols
 //   bsum i16[cols/16]      at cols + 4·nsb  Σq per 16
+// ACT32U: ACT32 with every qs byte stored as q + 128 (q ^ 0x80, 1..255): the DOT_ADD build's Q8_0 prefill,
+// whose fused dot-add multiplies its second operand as unsigned bytes (simd.ts dot32offset).
 // nb = cols/32, nsb = cols/256. Values lie in -127..127.
 
 export const ACT32: i32 = 0;
 export const ACT256: i32 = 1;
+export const ACT32U: i32 = 2;
 
 /** Bytes per quantized token row; a multiple of 64 so every row starts cache-line aligned. */
 export function actStride(kind: i32, cols: i32): i32 {
@@ -98,5 +101,9 @@ export function quantizeRows(kind: i32, x: usize, cols: i32, act: usize, t0: i32
     const dst = act + <usize>t * stride;
     if (kind == ACT256) quantize256(src, cols, dst);
     else quantize32(src, cols, dst);
+    if (kind == ACT32U) {
+      const top = i8x16.splat(-128);
+      for (let c = 0; c < cols; c += 16) v128.store(dst + <usize>c, v128.xor(v128.load(dst + <usize>c), top));
+    }
   }
 }

@@ -47,13 +47,37 @@ for (let b = 0; b < 256; b++) {
 // @ts-ignore: a compile-time constant
 export const DOT_ADD: bool = isDefined(KVSIEVE_DOT_ADD);
 
-/** The fused dot-add on fixed bytes, for the runtime check (meaningful in the DOT_ADD build). */
+/**
+ * The fused dot-add on fixed bytes, for the runtime check (meaningful in the DOT_ADD build). The second
+ * operand's bytes include 128..255, which the DOT_ADD build's Q8_0 matmul feeds it (activations + 128) and
+ * which AVX-VNNI's vpdpbusd multiplies as unsigned; a lowering through pmaddubsw (no VNNI) saturates the
+ * pair sums there (2·128·255 > 2^15), and one through a signed dot reads them as negative: either fails.
+ */
 export function probeDotAdd(): i32 {
   if (!DOT_ADD) return 0;
   const x = i8x16(-127, 126, -5, 100, 77, -128 + 1, 3, 0, -64, 64, 127, -1, 12, -90, 45, 8);
   const w = i8x16(127, 126, 1, 0, 99, 64, 33, 5, 7, 120, 127, 2, 50, 17, 88, 101);
   const r = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, w, i32x4(1, 2, 3, 4));
-  return i32x4.extract_lane(r, 0) + 3 * i32x4.extract_lane(r, 1) + 5 * i32x4.extract_lane(r, 2) + 7 * i32x4.extract_lane(r, 3);
+  const xs = i8x16(-128, -128, 127, 127, 127, 127, -1, 2, -100, 50, -7, 0, 127, -128, 127, -128);
+  const ws = i8x16(-1, -1, -1, -1, -128, -127, -2, 0x7f, -56, -1, 1, -1, -1, -1, -1, -1);
+  const u = i32x4.relaxed_dot_i8x16_i7x16_add_s(xs, ws, i32x4(-5, 6, -7, 8));
+  return laneMix(r) + 11 * laneMix(u);
+}
+
+/** Lanes weighted 1, 3, 5, 7 and summed: one number that changes if any lane does. */
+function laneMix(v: v128): i32 {
+  return i32x4.extract_lane(v, 0) + 3 * i32x4.extract_lane(v, 1) + 5 * i32x4.extract_lane(v, 2) + 7 * i32x4.extract_lane(v, 3);
+}
+
+/**
+ * Σ w·x per lane for 32 signed weights (w0, w1) against 32 activations stored as x + 128 (x0u, x1u:
+ * 1..255), starting from `corr` = -128·Σw per lane, so that the result is Σ w·x. The DOT_ADD build's Q8_0
+ * matmul: two fused dot-adds per 32 values, no sign juggling (probeDotAdd checks the unsigned bytes).
+ */
+// @ts-ignore: decorator
+@inline export function dot32offset(w0: v128, x0u: v128, w1: v128, x1u: v128, corr: v128): v128 {
+  if (DOT_ADD) return i32x4.relaxed_dot_i8x16_i7x16_add_s(w1, x1u, i32x4.relaxed_dot_i8x16_i7x16_add_s(w0, x0u, corr));
+  return unreachable();
 }
 
 /** a·b + c per lane (f32x4); fused where relaxed SIMD is available. */
@@ -111,23 +135,28 @@ export function probeDotAdd(): i32 {
 
 const LOG2E: f32 = 1.4426950408889634;
 const LN2: f32 = 0.6931471805599453;
+/** 1.5·2^23: t + ROUNDER rounds t to an integer held in the low mantissa bits (|t| < 2^22). */
+const ROUNDER: f32 = 12582912;
 
 /**
  * e^x for x in [-87, 88] (callers clamp or mask outside): 2^n · 2^f with n = round(x·log2 e) and a degree-6
  * Taylor polynomial for 2^f on |f| ≤ 1/2 (relative error ~1e-7); 2^n is built from its exponent bits.
+ * n comes from adding 1.5·2^23, which rounds to nearest-even as f32x4.nearest does and leaves n in the low
+ * mantissa bits: shifting (bits + 127) left by 23 drops the magic's own bits. That is two instructions
+ * where nearest + trunc_sat take six (V8 guards trunc_sat against NaN and overflow).
  */
 // @ts-ignore: decorator
 @inline export function expInRange(x: v128): v128 {
   const t = f32x4.mul(x, f32x4.splat(LOG2E));
-  const n = f32x4.nearest(t);
-  const f = f32x4.mul(f32x4.sub(t, n), f32x4.splat(LN2));
+  const r = f32x4.add(t, f32x4.splat(ROUNDER));
+  const f = f32x4.mul(f32x4.sub(t, f32x4.sub(r, f32x4.splat(ROUNDER))), f32x4.splat(LN2));
   let p = madd(f, f32x4.splat(1.0 / 720), f32x4.splat(1.0 / 120));
   p = madd(f, p, f32x4.splat(1.0 / 24));
   p = madd(f, p, f32x4.splat(1.0 / 6));
   p = madd(f, p, f32x4.splat(0.5));
   p = madd(f, p, f32x4.splat(1));
   p = madd(f, p, f32x4.splat(1));
-  return f32x4.mul(p, i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23));
+  return f32x4.mul(p, i32x4.shl(i32x4.add(r, i32x4.splat(127)), 23));
 }
 
 /** Sum of the four f32 lanes. */

@@ -100,7 +100,7 @@ async function runKvsieve(path: string, n: number, pressArg: string, cacheType: 
       timed(b, 'attention', profile, () => 'attention');
       timed(b, 'swiglu', profile, () => 'swiglu');
     }
-    timed(ctx.cache, 'append', profile, () => 'cache append');
+    timed(ctx.cache, 'appendAt', profile, () => 'cache append');
     if (ctx.press) timed(ctx.press, 'compress', profile, () => 'press');
   }
   const t0 = performance.now();
@@ -238,11 +238,15 @@ if (values.worker) {
           say(
             `${`${shape} ${quant}`.padEnd(20)} ${String(n).padStart(6)} ${r.engine.padEnd(26)} ${f1(r.prefillS)} ${f1(r.decodeTokS)} ${f1(r.peakRssMiB, 6)} ${f1(r.kvMiB, 6)} ${kept.padStart(6)} ${ratios}`,
           );
-          if (r.profile) {
-            const total = r.prefillS * 1000;
-            const parts = Object.entries(r.profile).sort((a, b) => b[1] - a[1]);
+          for (const [phase, profile] of [
+            ['prefill', r.profile],
+            ['decode', r.decodeProfile],
+          ] as const) {
+            if (!profile) continue;
+            const total = Object.values(profile).reduce((s, x) => s + x, 0);
+            const parts = Object.entries(profile).sort((a, b) => b[1] - a[1]);
             say(
-              `${''.padEnd(28)}prefill: ${parts.map(([k, v]) => `${k} ${((100 * v) / total).toFixed(1)}%`).join(', ')}`,
+              `${''.padEnd(28)}${phase}: ${parts.map(([k, v]) => `${k} ${((100 * v) / total).toFixed(1)}%`).join(', ')}`,
             );
           }
         }

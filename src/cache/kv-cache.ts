@@ -2,7 +2,7 @@
 // positions), stored contiguously in the layer's heap so the attention kernels read it in place, in the
 // cache's storage types (f16 by default; f32, q8_0, q4_0 as llama.cpp's --cache-type-k/-v). Heads may hold
 // different tokens and different counts. Evicting tokens compacts the list and gives memory back to the heap.
-import { dequantizeRow, quantizeInto } from '../gguf/quants.js';
+import { dequantizeRow } from '../gguf/quants.js';
 import type { Backend, KvHeadView, KvStorage } from '../kernels/backend.js';
 import type { Heap } from '../kernels/heap.js';
 import type { AttentionProbs, KeepSets, LayerState } from '../presses/press.js';
@@ -70,8 +70,6 @@ export class KvCache {
   readonly type: CacheType;
   private readonly kBytes: number;
   private readonly vBytes: number;
-  /** Per-head gather buffer for append: `[n][headDim]` f32. */
-  private gather = new Float32Array(0);
 
   constructor(
     /** The backend of each layer (`[nLayers]`), or one for all: a layer's cache lives in its backend's heap. */
@@ -134,23 +132,34 @@ export class KvCache {
    * projections produce), stored in the cache's types; positions i32 `[n]`, each larger than anything held.
    */
   append(layer: number, keys: Float32Array, values: Float32Array, positions: Int32Array, n: number): void {
+    const heap = this.heap(layer);
+    const floats = n * this.shape.nKvHeads * this.shape.headDim;
+    const k = heap.alloc(floats * 4);
+    const v = heap.alloc(floats * 4);
+    try {
+      heap.f32(k, floats).set(keys.subarray(0, floats));
+      heap.f32(v, floats).set(values.subarray(0, floats));
+      this.appendAt(layer, k, v, positions, n);
+    } finally {
+      heap.release(k);
+      heap.release(v);
+    }
+  }
+
+  /** append, with the keys and values already in the layer's heap (byte offsets), where the model has them. */
+  appendAt(layer: number, keys: number, values: number, positions: Int32Array, n: number): void {
     const { nKvHeads, headDim: d } = this.shape;
     const heap = this.heap(layer);
-    const stride = nKvHeads * d;
-    if (this.gather.length < n * d) this.gather = new Float32Array(n * d);
-    const g = this.gather.subarray(0, n * d);
+    const backend = this.backends[layer];
+    const stride = nKvHeads * d * 4;
     for (let h = 0; h < nKvHeads; h++) {
       const s = this.heads[layer][h];
       // Modest growth keeps a full cache's slack under ~1/8 while copies stay amortised.
       if (s.length + n > s.capacity)
         s.resize(Math.max(s.length + n, Math.ceil((s.capacity * 1.125) / 64) * 64));
-      for (const [src, ptr, type, rowBytes] of [
-        [keys, s.keys, this.storage.keyType, this.kBytes],
-        [values, s.values, this.storage.valueType, this.vBytes],
-      ] as const) {
-        for (let t = 0; t < n; t++) g.set(src.subarray(t * stride + h * d, t * stride + (h + 1) * d), t * d);
-        quantizeInto(type, g, heap.u8(ptr + s.length * rowBytes, n * rowBytes));
-      }
+      const { keyType, valueType } = this.storage;
+      backend.encodeKvRows(keyType, s.keys + s.length * this.kBytes, keys + h * d * 4, stride, n, d);
+      backend.encodeKvRows(valueType, s.values + s.length * this.vBytes, values + h * d * 4, stride, n, d);
       heap.i32(s.positions + s.length * 4, n).set(positions.subarray(0, n));
       s.length += n;
     }

@@ -71,6 +71,11 @@ export interface Backend {
   attention(args: AttentionArgs): void;
   /** SwiGLU in place: gate[i] = SiLU(gate[i]) · up[i] over `count` f32 values. */
   swiglu(gate: number, up: number, count: number): void;
+  /**
+   * Stores `n` rows of `d` f32 values (row t at `src + t·srcStride` bytes) as `n` consecutive rows of a KV
+   * cache type (f32, f16, q8_0, q4_0) at `dst`, byte for byte as quantizeInto writes them.
+   */
+  encodeKvRows(type: GgmlType, dst: number, src: number, srcStride: number, n: number, d: number): void;
   /** Stops worker threads, if any. */
   close(): Promise<void>;
 }

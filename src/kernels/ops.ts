@@ -53,6 +53,7 @@ export interface KernelExports {
   attentionScratchBytes(rows: number, headDim: number): number;
   attentionSums(out: number, sums: number, kv: number, nKv: number, nQB: number, maxKeys: number): void;
   swiglu(gate: number, up: number, i0: number, i1: number): void;
+  encodeKvRows(type: number, src: number, srcStride: number, n: number, d: number, dst: number): void;
   attentionPartialFloats(rows: number, headDim: number): number;
   /** Activation layout for a matmul of `type` over `nTokens` tokens; -1 for f32 input. */
   actKind(type: number, nTokens: number): number;

@@ -1,6 +1,6 @@
 // Plain TypeScript kernels: the reference every faster path is checked against. Straight loops, f64
 // accumulation where it costs nothing, no threads.
-import { dequantize, dequantizeRow } from '../gguf/quants.js';
+import { dequantize, dequantizeRow, quantizeInto } from '../gguf/quants.js';
 import { BLOCK_LAYOUT, type GgmlType } from '../gguf/types.js';
 import type { AttentionArgs, Backend, WeightMatrix } from './backend.js';
 import type { Heap } from './heap.js';
@@ -83,6 +83,14 @@ export class RefBackend implements Backend {
     const g = this.heap.f32(gate, count);
     const u = this.heap.f32(up, count);
     for (let i = 0; i < count; i++) g[i] = (g[i] / (1 + Math.exp(-g[i]))) * u[i];
+  }
+
+  encodeKvRows(type: GgmlType, dst: number, src: number, srcStride: number, n: number, d: number): void {
+    const layout = BLOCK_LAYOUT[type];
+    if (!layout) throw new Error(`encodeKvRows: no layout for cache type ${type}`);
+    const rowBytes = (d * layout.bytes) / layout.elements;
+    for (let t = 0; t < n; t++)
+      quantizeInto(type, this.heap.f32(src + t * srcStride, d), this.heap.u8(dst + t * rowBytes, rowBytes));
   }
 
   /** `n` stored rows of `headDim` values as f32 `[n][headDim]`. */

@@ -46,16 +46,25 @@ async function relaxedBytes(build: Build = 'relaxed'): Promise<Uint8Array<ArrayB
   return WebAssembly.validate(bytes) ? bytes : null;
 }
 
-/** What i32x4.relaxed_dot_i8x16_i7x16_add_s must give on probeDotAdd's bytes (assembly/simd.ts). */
+/**
+ * What i32x4.relaxed_dot_i8x16_i7x16_add_s must give on probeDotAdd's bytes (assembly/simd.ts): exact sums
+ * with the second operand's bytes read as unsigned (0..255), as AVX-VNNI's vpdpbusd does.
+ */
 function expectedProbe(): number {
+  const mix = (x: number[], w: number[], init: number[]) => {
+    let r = 0;
+    for (let j = 0; j < 4; j++) {
+      let lane = init[j];
+      for (let k = 0; k < 4; k++) lane += x[4 * j + k] * (w[4 * j + k] & 0xff);
+      r += (2 * j + 1) * lane;
+    }
+    return r;
+  };
   const x = [-127, 126, -5, 100, 77, -127, 3, 0, -64, 64, 127, -1, 12, -90, 45, 8];
   const w = [127, 126, 1, 0, 99, 64, 33, 5, 7, 120, 127, 2, 50, 17, 88, 101];
-  let r = 0;
-  for (let j = 0; j < 4; j++) {
-    let lane = j + 1;
-    for (let k = 0; k < 4; k++) lane += x[4 * j + k] * w[4 * j + k];
-    r += (2 * j + 1) * lane;
-  }
+  const xs = [-128, -128, 127, 127, 127, 127, -1, 2, -100, 50, -7, 0, 127, -128, 127, -128];
+  const ws = [-1, -1, -1, -1, -128, -127, -2, 0x7f, -56, -1, 1, -1, -1, -1, -1, -1];
+  const r = mix(x, w, [1, 2, 3, 4]) + 11 * mix(xs, ws, [-5, 6, -7, 8]);
   return r;
 }
 
@@ -274,6 +283,15 @@ class WasmBackend implements Backend {
     c.i32[OP] = Op.Swiglu;
     c.u32.set([gate, up, per, count], A);
     this.pool.run(Math.ceil(count / per), this.mem);
+  }
+
+  encodeKvRows(type: GgmlType, dst: number, src: number, srcStride: number, n: number, d: number): void {
+    // A few hundred values per token and head: one call on this thread costs less than waking the pool.
+    if (!KV_TYPES.has(type) || (type !== GgmlType.F32 && type !== GgmlType.F16 && d % 32 !== 0)) {
+      this.ref.encodeKvRows(type, dst, src, srcStride, n, d);
+      return;
+    }
+    this.k.encodeKvRows(type, src, srcStride, n, d, dst);
   }
 
   async close(): Promise<void> {

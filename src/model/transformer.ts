@@ -172,7 +172,7 @@ export class Transformer {
       }
       this.rope(q, rot, n, nHeads);
       this.rope(k, rot, n, nKvHeads);
-      cache.append(l, k, v, pos, n);
+      cache.appendAt(l, a.k, a.v, pos, n);
       tap?.beforeAttention?.(l);
       const kv = cache.views(l);
       const maxKeys = tap?.wantsProbs || tap?.wantsKeySums ? Math.max(...kv.map((h) => h.length)) : 0;
