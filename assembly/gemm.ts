@@ -104,13 +104,14 @@ const TOKEN_TILE = 32;
 ): void {
   const xs = <usize>actStride(ACT32, cols);
   let r = 0;
-  if (DOT_ADD && fam == FAM_S32) {
-    // Two rows × two tokens per pass: every weight and activation vector loaded serves two dot products.
+  if (DOT_ADD && (fam == FAM_G32 || fam == FAM_S32)) {
+    // Two rows × two tokens per pass: every weight and activation vector loaded serves two dot products
+    // (measured 1.2-1.5× on Node 24; without the fused dot-add, register pressure makes it no faster).
     for (; r + 2 <= nRows; r += 2) {
       const row = rows + <usize>r * ds;
       const o = out + <usize>(r * 4);
       let t = 0;
-      for (; t + 2 <= n; t += 2) q8Rows2x2(row, row + ds, cols, x + <usize>t * xs, xs, o + <usize>t * os, os);
+      for (; t + 2 <= n; t += 2) intRows2x2(fam, row, row + ds, cols, x + <usize>t * xs, xs, o + <usize>t * os, os);
       if (t < n) {
         intRowFrom(fam, row, cols, x, xs, t, n, acc, o, os);
         intRowFrom(fam, row + ds, cols, x, xs, t, n, acc, o + 4, os);
@@ -149,12 +150,18 @@ const TOKEN_TILE = 32;
   }
 }
 
+/** One block's integer dot product: unsigned values (FAM_G32), or DOT_ADD's Q8_0 from e = -128·Σw. */
+// @ts-ignore: decorator
+@inline function blockDot(fam: i32, x0: v128, x1: v128, w0: v128, w1: v128, e: v128): v128 {
+  return fam == FAM_S32 ? dot32offset(w0, x0, w1, x1, e) : dot32u(x0, w0, x1, w1);
+}
+
 /**
- * DOT_ADD's Q8_0: decoded rows r0 and r1 against tokens a and a + xs (ACT32U), four accumulators in
- * registers. Outputs: row r0 at out, r1 at out + 4; the second token os further.
+ * Decoded rows r0 and r1 (FAM_G32, or DOT_ADD's Q8_0 against ACT32U) against tokens a and a + xs, four
+ * accumulators in registers. Outputs: row r0 at out, r1 at out + 4; the second token os further.
  */
 // @ts-ignore: decorator
-@inline function q8Rows2x2(r0: usize, r1: usize, cols: i32, a: usize, xs: usize, out: usize, os: usize): void {
+@inline function intRows2x2(fam: i32, r0: usize, r1: usize, cols: i32, a: usize, xs: usize, out: usize, os: usize): void {
   const zero = f32x4.splat(0);
   let c00 = zero;
   let c01 = zero;
@@ -162,8 +169,8 @@ const TOKEN_TILE = 32;
   let c11 = zero;
   let w = r0;
   const gap = r1 - r0;
-  // Decoded S32 row: values [cols], -128·Σw vectors in the next cols bytes, then the splatted scales.
-  let sp = r0 + <usize>(2 * cols);
+  // Decoded rows: values [cols] (Q8_0: then -128·Σw vectors in the next cols bytes), then splatted scales.
+  let sp = r0 + <usize>valueBytes(fam, cols);
   let ap = a;
   let dp = a + <usize>cols;
   const end = r0 + <usize>cols;
@@ -176,25 +183,25 @@ const TOKEN_TILE = 32;
     const db = v128.load(dp + xs);
     let w0 = v128.load(w);
     let w1 = v128.load(w, 16);
-    let e = v128.load(w + <usize>cols);
+    let e = fam == FAM_S32 ? v128.load(w + <usize>cols) : zero;
     let s = v128.load(sp);
-    c00 = madd(f32x4.convert_i32x4_s(dot32offset(w0, xa0, w1, xa1, e)), f32x4.mul(s, da), c00);
-    c01 = madd(f32x4.convert_i32x4_s(dot32offset(w0, xb0, w1, xb1, e)), f32x4.mul(s, db), c01);
+    c00 = madd(f32x4.convert_i32x4_s(blockDot(fam, xa0, xa1, w0, w1, e)), f32x4.mul(s, da), c00);
+    c01 = madd(f32x4.convert_i32x4_s(blockDot(fam, xb0, xb1, w0, w1, e)), f32x4.mul(s, db), c01);
     w0 = v128.load(w + gap);
     w1 = v128.load(w + gap, 16);
-    e = v128.load(w + gap + <usize>cols);
+    e = fam == FAM_S32 ? v128.load(w + gap + <usize>cols) : zero;
     s = v128.load(sp + gap);
-    c10 = madd(f32x4.convert_i32x4_s(dot32offset(w0, xa0, w1, xa1, e)), f32x4.mul(s, da), c10);
-    c11 = madd(f32x4.convert_i32x4_s(dot32offset(w0, xb0, w1, xb1, e)), f32x4.mul(s, db), c11);
+    c10 = madd(f32x4.convert_i32x4_s(blockDot(fam, xa0, xa1, w0, w1, e)), f32x4.mul(s, da), c10);
+    c11 = madd(f32x4.convert_i32x4_s(blockDot(fam, xb0, xb1, w0, w1, e)), f32x4.mul(s, db), c11);
     w += 32;
     sp += 16;
     ap += 32;
     dp += 16;
   }
-  store<f32>(out, hsum(c00));
-  store<f32>(out, hsum(c10), 4);
-  store<f32>(out + os, hsum(c01));
-  store<f32>(out + os, hsum(c11), 4);
+  store<f32>(out, hsum(c00) + minTerm(fam, r0, cols, a));
+  store<f32>(out, hsum(c10) + minTerm(fam, r1, cols, a), 4);
+  store<f32>(out + os, hsum(c01) + minTerm(fam, r0, cols, a + xs));
+  store<f32>(out + os, hsum(c11) + minTerm(fam, r1, cols, a + xs), 4);
 }
 
 /** One decoded row against two tokens, accumulators in registers: each weight vector serves both. */
