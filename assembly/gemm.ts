@@ -2,9 +2,10 @@
 // thread's scratch and then reused by every token:
 //  - unsigned 32-value blocks and K-quants: two tokens per pass over a decoded row, so each weight and
 //    scale vector loaded serves both, accumulators in registers (K-quants sum whole super-blocks in
-//    integers against ACT256 activations);
-//  - Q8_0, and an odd last token: the block's weight vectors stay in registers while an inner loop runs
-//    over the tokens, whose accumulators live in a small scratch array;
+//    integers against ACT256 activations); in the dot-add build, 32-value blocks (Q8_0 included, against
+//    activations + 128) take two rows × two tokens per pass;
+//  - Q8_0 outside the dot-add build, and an odd last token: the block's weight vectors stay in registers
+//    while an inner loop runs over the tokens, whose accumulators live in a small scratch array;
 //  - float types: 2 rows × 4 tokens register tiles.
 // Loops are kept short and pointer-bumped on purpose: TurboFan hoists every load of an unrolled body to
 // the top of the loop and spills most of them, and adds an interrupt check to every iteration.
