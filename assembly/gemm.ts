@@ -49,11 +49,17 @@ const TOKEN_TILE = 32;
   const x0 = v128.load(ap);
   const x1 = v128.load(ap, 16);
   const dx = v128.load(dp);
-  let d: v128;
-  // DOT_ADD's Q8_0 reads ACT32U activations (q + 128) and starts from e0 = -128·Σw.
-  if (fam == FAM_S32 && DOT_ADD) d = dot32offset(w0, x0, w1, x1, e0);
-  else d = fam == FAM_S32 ? dot32s(x0, w0, e0, x1, w1, e1) : dot32u(x0, w0, x1, w1);
-  return madd(f32x4.convert_i32x4_s(d), f32x4.mul(s0, dx), c);
+  return madd(f32x4.convert_i32x4_s(blockDot(fam, x0, x1, w0, w1, e0, e1)), f32x4.mul(s0, dx), c);
+}
+
+/**
+ * One block's integer dot product, as four i32 partial sums: unsigned values (FAM_G32); Q8_0's |w| with
+ * sign masks e0, e1; or, in the dot-add build, Q8_0 against ACT32U activations (q + 128) from e0 = -128·Σw.
+ */
+// @ts-ignore: decorator
+@inline function blockDot(fam: i32, x0: v128, x1: v128, w0: v128, w1: v128, e0: v128, e1: v128): v128 {
+  if (fam != FAM_S32) return dot32u(x0, w0, x1, w1);
+  return DOT_ADD ? dot32offset(w0, x0, w1, x1, e0) : dot32s(x0, w0, e0, x1, w1, e1);
 }
 
 /**
@@ -136,8 +142,8 @@ const TOKEN_TILE = 32;
   o: usize,
   os: usize,
 ): void {
-  // Unsigned blocks (and DOT_ADD's Q8_0): two tokens per row pass with register accumulators (measured
-  // ~15% faster). Q8_0's sign masks leave too few registers for that; its token-inner loop is as fast.
+  // Unsigned blocks (and the dot-add build's Q8_0): two tokens per row pass with register accumulators
+  // (measured ~15% faster). Q8_0's sign masks leave too few registers for that; its token-inner loop is as fast.
   let t = t0;
   if (fam == FAM_G32 || (DOT_ADD && fam == FAM_S32)) {
     for (; t + 2 <= n; t += 2) intRowDot2(fam, row, cols, x + <usize>t * xs, x + <usize>(t + 1) * xs, o + <usize>t * os, os);
@@ -149,12 +155,6 @@ const TOKEN_TILE = 32;
     const y = hsum(v128.load(acc + <usize>(u * 16))) + minTerm(fam, row, cols, xt + <usize>u * xs);
     store<f32>(o + <usize>(t + u) * os, y);
   }
-}
-
-/** One block's integer dot product: unsigned values (FAM_G32), or DOT_ADD's Q8_0 from e = -128·Σw. */
-// @ts-ignore: decorator
-@inline function blockDot(fam: i32, x0: v128, x1: v128, w0: v128, w1: v128, e: v128): v128 {
-  return fam == FAM_S32 ? dot32offset(w0, x0, w1, x1, e) : dot32u(x0, w0, x1, w1);
 }
 
 /**
@@ -186,14 +186,14 @@ const TOKEN_TILE = 32;
     let w1 = v128.load(w, 16);
     let e = fam == FAM_S32 ? v128.load(w + <usize>cols) : zero;
     let s = v128.load(sp);
-    c00 = madd(f32x4.convert_i32x4_s(blockDot(fam, xa0, xa1, w0, w1, e)), f32x4.mul(s, da), c00);
-    c01 = madd(f32x4.convert_i32x4_s(blockDot(fam, xb0, xb1, w0, w1, e)), f32x4.mul(s, db), c01);
+    c00 = madd(f32x4.convert_i32x4_s(blockDot(fam, xa0, xa1, w0, w1, e, zero)), f32x4.mul(s, da), c00);
+    c01 = madd(f32x4.convert_i32x4_s(blockDot(fam, xb0, xb1, w0, w1, e, zero)), f32x4.mul(s, db), c01);
     w0 = v128.load(w + gap);
     w1 = v128.load(w + gap, 16);
     e = fam == FAM_S32 ? v128.load(w + gap + <usize>cols) : zero;
     s = v128.load(sp + gap);
-    c10 = madd(f32x4.convert_i32x4_s(blockDot(fam, xa0, xa1, w0, w1, e)), f32x4.mul(s, da), c10);
-    c11 = madd(f32x4.convert_i32x4_s(blockDot(fam, xb0, xb1, w0, w1, e)), f32x4.mul(s, db), c11);
+    c10 = madd(f32x4.convert_i32x4_s(blockDot(fam, xa0, xa1, w0, w1, e, zero)), f32x4.mul(s, da), c10);
+    c11 = madd(f32x4.convert_i32x4_s(blockDot(fam, xb0, xb1, w0, w1, e, zero)), f32x4.mul(s, db), c11);
     w += 32;
     sp += 16;
     ap += 32;
