@@ -7,7 +7,7 @@
 // different lengths and with gaps). Split segments (decode: FlashDecoding) are merged by attentionMerge.
 // When a press asks for probabilities, a second pass recomputes each row's scores and normalises them with
 // the row's final max and sum.
-import { expInRange, f16, hi4, hsum, lo4, madd, weightHalves } from './simd';
+import { expInRange, f16, hi4, hsum, lo4, madd } from './simd';
 import { F16, F32, Q4_0, Q8_0 } from './types';
 
 /** Keys per tile. */
@@ -48,20 +48,49 @@ export function kvRowBytes(type: i32, d: i32): i32 {
   storeI8Half(q, true, s, dst + 32);
 }
 
-/** `n` stored rows (f16, q8_0 or q4_0, `rb` bytes each) to f32 `[n][d]` at dst. */
-function convertRows(type: i32, src: usize, rb: usize, n: i32, d: i32, dst: usize): void {
+/** 2^112: a half's bits moved into a single's place (halves8) read as the half's value times 2^-112. */
+const REBIAS: f32 = reinterpret<f32>(0x77800000);
+/**
+ * Queries (times the softmax scale) below this magnitude may carry the 2^112 of f16 keys (FOLD_LIMIT · 2^112
+ * < 2^127, so no product or sum of them overflows where the unfolded one would not).
+ */
+const FOLD_LIMIT: f32 = 8192;
+
+/**
+ * Eight halves to eight singles at dst (the first four only unless `both`), as weightHalves computes them but
+ * on 16-bit lanes: the arithmetic shift and mask make each single's top half, the left shift its bottom
+ * half, and two interleaves join them: five instructions for eight values, where widening first took
+ * eight. With `rebias` false the singles are the halves' values times 2^-112 (exactly: f16 normals land on
+ * f32 normals, subnormals on subnormals), and the caller has put the 2^112 on the other operand.
+ */
+// @ts-ignore: decorator
+@inline function halves8(h: v128, dst: usize, both: bool, rebias: bool): void {
+  const top = v128.and(i16x8.shr_s(h, 3), i16x8.splat(<i16>0x8fff));
+  const bottom = i16x8.shl(h, 13);
+  let lo = i16x8.shuffle(bottom, top, 0, 8, 1, 9, 2, 10, 3, 11);
+  if (rebias) lo = f32x4.mul(lo, f32x4.splat(REBIAS));
+  v128.store(dst, lo);
+  if (!both) return;
+  let hi = i16x8.shuffle(bottom, top, 4, 12, 5, 13, 6, 14, 7, 15);
+  if (rebias) hi = f32x4.mul(hi, f32x4.splat(REBIAS));
+  v128.store(dst, hi, 16);
+}
+
+/** `n` stored rows (f16, q8_0 or q4_0, `rb` bytes each) to f32 `[n][d]` at dst; f16 times 2^-112 unless `rebias`. */
+function convertRows(type: i32, src: usize, rb: usize, n: i32, d: i32, dst: usize, rebias: bool): void {
   const d4 = <usize>d * 4;
   for (let j = 0; j < n; j++) {
     const row = src + <usize>j * rb;
     const out = dst + <usize>j * d4;
     if (type == F16) {
       let c = 0;
-      for (; c + 8 <= d; c += 8) {
-        const h = v128.load(row + <usize>(c * 2));
-        v128.store(out + <usize>(c * 4), weightHalves(i32x4.shl(i32x4.extend_low_i16x8_u(h), 16)));
-        v128.store(out + <usize>(c * 4), weightHalves(i32x4.shl(i32x4.extend_high_i16x8_u(h), 16)), 16);
+      if (rebias) {
+        for (; c + 8 <= d; c += 8) halves8(v128.load(row + <usize>(c * 2)), out + <usize>(c * 4), true, true);
+        if (c < d) halves8(v128.load64_zero(row + <usize>(c * 2)), out + <usize>(c * 4), false, true);
+      } else {
+        for (; c + 8 <= d; c += 8) halves8(v128.load(row + <usize>(c * 2)), out + <usize>(c * 4), true, false);
+        if (c < d) halves8(v128.load64_zero(row + <usize>(c * 2)), out + <usize>(c * 4), false, false);
       }
-      if (c < d) v128.store(out + <usize>(c * 4), weightHalves(i32x4.shl(i32x4.extend_low_i16x8_u(v128.load64_zero(row + <usize>(c * 2))), 16)));
     } else if (type == Q8_0) {
       for (let b = 0; b < d; b += 32) {
         const p = row + <usize>((b >> 5) * 34);
@@ -163,9 +192,10 @@ function scoreTile(a: usize, b: usize, two: bool, kt: usize, d4: usize, nk: i32,
 /**
  * Online softmax step for one row: scores s[0, lim) (lim ≥ 1) become e^(s − m') with m' the new running max,
  * lanes from lim on become 0; returns the factor e^(m − m') that the row's sum and output must be scaled by.
- * m and l are at mp / lp.
+ * m and l are at mp / lp. The weights are stored times `ps` (2^112 for f16 values converted without their
+ * rebias, else 1: exact either way), the sum is of the weights themselves.
  */
-function softmaxStep(s: usize, lim: i32, nk: i32, mp: usize, lp: usize): f32 {
+function softmaxStep(s: usize, lim: i32, nk: i32, mp: usize, lp: usize, ps: v128): f32 {
   let mx4 = f32x4.splat(-Infinity);
   let j = 0;
   for (; j < lim; j += 4) {
@@ -183,7 +213,7 @@ function softmaxStep(s: usize, lim: i32, nk: i32, mp: usize, lp: usize): f32 {
     const p = s + <usize>(j * 4);
     let e = expNeg(f32x4.sub(v128.load(p), mv));
     if (j + 4 > lim) e = v128.and(e, below(j, lim));
-    v128.store(p, e);
+    v128.store(p, f32x4.mul(e, ps));
     sum4 = f32x4.add(sum4, e);
   }
   const corr = f32x4.extract_lane(expNeg(f32x4.splat(old - m)), 0);
@@ -321,6 +351,8 @@ export function attention(
   const L = M + <usize>(rowsMax * 4);
   const VIS = L + <usize>(rowsMax * 4);
   const sc = f32x4.splat(scale);
+  // f16 values are converted without their 2^112 (halves8), which goes onto the softmax weights instead.
+  const ps = f32x4.splat(vType == F16 ? REBIAS : 1);
 
   for (let item = i0; item < i1; item++) {
     const kvh = item / (nQB * nSeg);
@@ -338,6 +370,7 @@ export function attention(
 
     // Rows r = tt·g + gi: token t0 + tt, query head kvh·g + gi. Queries scaled once here.
     let kEnd = 0;
+    let big = f32x4.splat(0);
     for (let tt = 0; tt < nt; tt++) {
       const vis = visiblePrefix(kpos, len, load<i32>(qpos + <usize>((t0 + tt) * 4)));
       store<i32>(VIS + <usize>(tt * 4), vis);
@@ -345,8 +378,18 @@ export function attention(
       for (let gi = 0; gi < g; gi++) {
         const src = q + <usize>((t0 + tt) * width + (kvh * g + gi) * d) * 4;
         const dst = Q + <usize>(tt * g + gi) * d4;
-        for (let o: usize = 0; o < d4; o += 16) v128.store(dst + o, f32x4.mul(v128.load(src + o), sc));
+        for (let o: usize = 0; o < d4; o += 16) {
+          const x = f32x4.mul(v128.load(src + o), sc);
+          big = f32x4.pmax(big, f32x4.abs(x));
+          v128.store(dst + o, x);
+        }
       }
+    }
+    // f16 keys likewise leave their 2^112 on the queries, unless that could overflow (a NaN passes either way).
+    const foldK = kType == F16 && max(max(f32x4.extract_lane(big, 0), f32x4.extract_lane(big, 1)), max(f32x4.extract_lane(big, 2), f32x4.extract_lane(big, 3))) < FOLD_LIMIT;
+    if (foldK) {
+      const r2 = f32x4.splat(REBIAS);
+      for (let o: usize = 0; o < <usize>(nt * g) * d4; o += 16) v128.store(Q + o, f32x4.mul(v128.load(Q + o), r2));
     }
     for (let r = 0; r < rows; r++) {
       store<f32>(M + <usize>(r * 4), -Infinity);
@@ -363,12 +406,12 @@ export function attention(
       const nk = min(BK, k1 - kb);
       let kt = keys + <usize>kb * kRb;
       if (kType != F32) {
-        convertRows(kType, kt, kRb, nk, d, KT);
+        convertRows(kType, kt, kRb, nk, d, KT, !foldK);
         kt = KT;
       }
       let vt = values + <usize>kb * vRb;
       if (vType != F32) {
-        convertRows(vType, vt, vRb, nk, d, VT);
+        convertRows(vType, vt, vRb, nk, d, VT, false);
         vt = VT;
       }
       for (let r = 0; r < rows; r += 2) {
@@ -380,11 +423,11 @@ export function attention(
         if (la <= 0 && lb <= 0) continue;
         scoreTile(Q + <usize>r * d4, Q + <usize>(r + 1) * d4, two, kt, d4, nk, sa, sb);
         // A row with no visible key in this tile keeps its state: factor 1 and no weights.
-        const ca = la > 0 ? softmaxStep(sa, la, nk, M + <usize>(r * 4), L + <usize>(r * 4)) : 1;
+        const ca = la > 0 ? softmaxStep(sa, la, nk, M + <usize>(r * 4), L + <usize>(r * 4), ps) : 1;
         if (la <= 0) memory.fill(sa, 0, <usize>(nk * 4));
         let cb: f32 = 1;
         if (two) {
-          if (lb > 0) cb = softmaxStep(sb, lb, nk, M + <usize>((r + 1) * 4), L + <usize>((r + 1) * 4));
+          if (lb > 0) cb = softmaxStep(sb, lb, nk, M + <usize>((r + 1) * 4), L + <usize>((r + 1) * 4), ps);
           else memory.fill(sb, 0, <usize>(nk * 4));
         }
         weighTile(sa, sb, two, vt, d, nk, O + <usize>r * d4, O + <usize>(r + 1) * d4, ca, cb);
@@ -412,7 +455,7 @@ export function attention(
       // This item's column sums go to its own row of `sums` (one per KV head and query block); attentionSums
       // adds the blocks up, so that threads never write the same floats.
       const sumRow = sums == 0 ? 0 : sums + <usize>((kvh * nQB + qb) * maxKeys) * 4;
-      writeProbs(probs, sumRow, maxKeys, nTokens, kvh, g, t0, rows, keys, kRb, kType, d, len, kEnd, Q, KT, S, M, L, VIS);
+      writeProbs(probs, sumRow, maxKeys, nTokens, kvh, g, t0, rows, keys, kRb, kType, !foldK, d, len, kEnd, Q, KT, S, M, L, VIS);
     }
   }
 }
@@ -434,6 +477,7 @@ function writeProbs(
   keys: usize,
   kRb: usize,
   kType: i32,
+  rebiasK: bool,
   d: i32,
   len: i32,
   kEnd: i32,
@@ -451,7 +495,7 @@ function writeProbs(
     const nk = min(BK, kEnd - kb);
     let kt = keys + <usize>kb * kRb;
     if (kType != F32) {
-      convertRows(kType, kt, kRb, nk, d, KT);
+      convertRows(kType, kt, kRb, nk, d, KT, rebiasK);
       kt = KT;
     }
     for (let r = 0; r < rows; r += 2) {

@@ -34,10 +34,11 @@ function kvHead(
   next: () => number,
   kType = GgmlType.F32,
   vType = GgmlType.F32,
+  scale = 1,
 ): KvHeadView {
   return {
-    keys: put(heap, quantize(kType, randomF32(length * headDim, next))),
-    values: put(heap, quantize(vType, randomF32(length * headDim, next))),
+    keys: put(heap, quantize(kType, randomF32(length * headDim, next, scale))),
+    values: put(heap, quantize(vType, randomF32(length * headDim, next, scale))),
     positions: put(heap, gappedPositions(length, start, next)),
     length,
   };
@@ -53,17 +54,21 @@ interface Case {
   probs?: boolean;
   /** Per KV head, each key's probability summed over the group's heads and the queries (H2O's input). */
   sums?: boolean;
+  /** Queries' magnitude (default 2). */
+  queryScale?: number;
+  /** Keys' and values' magnitude (default 1). */
+  kvScale?: number;
 }
 
 function compare(heap: Heap, ref: Backend, wasm: Backend, c: Case, seed: number): void {
   const next = rng(seed);
   const kType = c.kType ?? GgmlType.F32;
   const vType = c.vType ?? GgmlType.F32;
-  const kv = c.lengths.map((n, i) => kvHead(heap, n, c.headDim, 3 + 2 * i, next, kType, vType));
+  const kv = c.lengths.map((n, i) => kvHead(heap, n, c.headDim, 3 + 2 * i, next, kType, vType, c.kvScale));
   const nTokens = c.qPos.length;
   const width = c.nHeads * c.headDim;
   const maxKeys = Math.max(...c.lengths) + 3;
-  const queries = put(heap, randomF32(nTokens * width, next, 2));
+  const queries = put(heap, randomF32(nTokens * width, next, c.queryScale ?? 2));
   const queryPositions = put(heap, Int32Array.from(c.qPos));
   const probsLength = c.nHeads * nTokens * maxKeys;
   const run = (b: Backend) => {
@@ -207,6 +212,30 @@ for (const threads of [1, 2]) {
         scale: 0.2,
       });
       assert.ok(heap.f32(out, 64).every((v) => v === 0));
+    });
+
+    // f16 keys and values are converted without their exponent rebias (2^112), which the kernel puts on the
+    // queries and the softmax weights instead, unless a query is so large that this could overflow.
+    test('f16 cache: queries too large to carry the rebias, and subnormal halves', () => {
+      const f16 = { kType: GgmlType.F16, vType: GgmlType.F16 };
+      const base = { nHeads: 6, lengths: [300, 200], headDim: 64, ...f16 };
+      compare(
+        heap,
+        ref,
+        wasm,
+        { ...base, qPos: prefillPositions(12, 600), probs: true, queryScale: 1e6 },
+        91,
+      );
+      compare(heap, ref, wasm, { ...base, qPos: [5000], queryScale: 1e6 }, 92);
+      // Halves below 2^-14 are subnormal (as singles times 2^-112 too); queries large enough to score them.
+      compare(
+        heap,
+        ref,
+        wasm,
+        { ...base, qPos: prefillPositions(12, 600), probs: true, kvScale: 3e-5, queryScale: 3e4 },
+        93,
+      );
+      compare(heap, ref, wasm, { ...base, qPos: [5000], kvScale: 3e-5, queryScale: 3e3 }, 94);
     });
 
     const types = [GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0];
