@@ -181,13 +181,15 @@ class WasmBackend implements Backend {
       input = this.act.get(nTokens * this.k.actStride(kind, w.cols));
       this.quantize(kind, x, w.cols, input, nTokens);
     }
-    // Many small chunks: a thread that is descheduled mid-chunk holds the op up by that chunk only, and
-    // the others claim the rest. Prefill chunks are also bounded by the decoded rows fitting in L2.
+    // Decode (one token) streams each weight row once: one contiguous share of the rows per thread keeps
+    // the hardware prefetchers going (SmolLM2's layer matmuls on two threads: 16 interleaved chunks each
+    // read at 16 GB/s, two halves at 26; bench/gemv-layers.ts), and it needs no scratch. Prefill: many small chunks, so that a thread descheduled mid-chunk holds the op
+    // up by that chunk only, each bounded by the decoded rows fitting in L2.
     const per =
       nTokens === 1
-        ? Math.max(4, Math.ceil(w.rows / (threads * 8)))
+        ? Math.max(4, Math.ceil(w.rows / threads))
         : Math.max(1, Math.min(PREFILL_ROWS, Math.ceil(w.rows / (threads * 4))));
-    const stride = Math.ceil(this.k.scratchBytes(w.type, w.cols, per) / 64) * 64;
+    const stride = nTokens === 1 ? 0 : Math.ceil(this.k.scratchBytes(w.type, w.cols, per) / 64) * 64;
     const c = this.pool.ctl;
     c.i32[OP] = Op.Matmul;
     c.u32.set([w.type, w.ptr, w.rowBytes, w.rows, w.cols, input, nTokens, out, per], A);
