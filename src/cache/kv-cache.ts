@@ -170,18 +170,21 @@ export class KvCache {
    * One head's keys or values as f32 `[length][headDim]`: for an f32 cache a view (or a copy if `copy`),
    * for the other types a fresh dequantized copy.
    */
-  private rows(layer: number, head: number, which: 'keys' | 'values', copy = false): Float32Array {
+  private rows(layer: number, head: number, which: 'keys' | 'values', copy = false, from = 0): Float32Array {
     const s = this.heads[layer][head];
+    if (!Number.isInteger(from) || from < 0 || from > s.length)
+      throw new RangeError(`${which}(): from must be a whole number in [0, ${s.length}], got ${from}`);
     const d = this.shape.headDim;
+    const n = s.length - from;
     const heap = this.heap(layer);
     const type = which === 'keys' ? this.storage.keyType : this.storage.valueType;
     if (type === KV_GGML_TYPE.f32) {
-      const view = heap.f32(s[which], s.length * d);
+      const view = heap.f32(s[which] + from * d * 4, n * d);
       return copy ? view.slice() : view;
     }
     const rowBytes = which === 'keys' ? this.kBytes : this.vBytes;
-    const out = new Float32Array(s.length * d);
-    dequantizeRow(type, heap.u8(s[which], s.length * rowBytes), out, s.length * d);
+    const out = new Float32Array(n * d);
+    dequantizeRow(type, heap.u8(s[which] + from * rowBytes, n * rowBytes), out, n * d);
     return out;
   }
 
@@ -241,8 +244,8 @@ export class KvCache {
       headDim,
       seen: this.seen[layer],
       length: (h) => heads[h].length,
-      keys: (h) => this.rows(layer, h, 'keys'),
-      values: (h) => this.rows(layer, h, 'values'),
+      keys: (h, from) => this.rows(layer, h, 'keys', false, from),
+      values: (h, from) => this.rows(layer, h, 'values', false, from),
       positions: (h) => this.positions(layer, h),
     };
   }

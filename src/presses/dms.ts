@@ -131,8 +131,8 @@ function newest(state: LayerState, q: number[]): LayerState {
     headDim: d,
     seen: state.seen,
     length: (h) => q[h],
-    keys: (h) => tail(state.keys(h), h, d),
-    values: (h) => tail(state.values(h), h, d),
+    keys: (h, from = 0) => state.keys(h, state.length(h) - q[h] + from),
+    values: (h, from = 0) => state.values(h, state.length(h) - q[h] + from),
     positions: (h) => tail(state.positions(h), h, 1),
   };
 }

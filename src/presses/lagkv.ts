@@ -100,9 +100,12 @@ export const lagScorer: PartitionScorer = (rows, start, L) => {
   return sK;
 };
 
-/** A head's rows, read once (the cache may hand out fresh copies: never per partition). */
-function rowsOf(state: LayerState, h: number): HeadRows {
-  return { keys: state.keys(h), values: state.values(h), headDim: state.headDim };
+/**
+ * A head's rows from `from` on (the compressed region before it is never scored again), read once: the cache
+ * may hand out fresh copies, so never per partition. Partition starts are then relative to `from`.
+ */
+function rowsOf(state: LayerState, h: number, from: number): HeadRows {
+  return { keys: state.keys(h, from), values: state.values(h, from), headDim: state.headDim };
 }
 
 /** The lag-partition schedule shared by LagKV and L2KV: what differs is how a partition is scored. */
@@ -165,12 +168,12 @@ export class LagPartitionPress implements Press {
     const k = this.keptPerPartition;
     const keep: KeepSets = [];
     for (let h = 0; h < state.nKvHeads; h++) {
-      const rows = rowsOf(state, h);
+      const rows = rowsOf(state, h, base);
       const idx: number[] = [];
       for (let i = 0; i < base; i++) idx.push(i);
       for (let p = 0; p < P - 1; p++) {
-        const start = base + p * L;
-        for (const i of topKIndices(this.scorer(rows, start, L), k)) idx.push(start + i);
+        const start = p * L;
+        for (const i of topKIndices(this.scorer(rows, start, L), k)) idx.push(base + start + i);
       }
       for (let i = base + (P - 1) * L; i < n; i++) idx.push(i);
       keep.push(idx);
@@ -187,12 +190,12 @@ export class LagPartitionPress implements Press {
     const target = Math.floor(n / this.ratio);
     const keep: KeepSets = [];
     for (let h = 0; h < state.nKvHeads; h++) {
-      const rows = rowsOf(state, h);
+      const rows = rowsOf(state, h, this.sink);
       // Sink and tail score 1, above every within-partition rank (which is at most (L-1)/L).
       const scores = new Float64Array(n).fill(1);
       for (let p = 0; p < P - 1; p++) {
         const start = this.sink + p * L;
-        const s = this.scorer(rows, start, L);
+        const s = this.scorer(rows, p * L, L);
         const order = Array.from(s.keys()).sort((a, b) => s[a] - s[b] || a - b);
         order.forEach((i, rank) => {
           scores[start + i] = rank / L;

@@ -14,10 +14,13 @@ export interface LayerState {
   /** Tokens that went through the cache so far, evicted ones included. */
   readonly seen: number;
   length(head: number): number;
-  /** f32 `[length][headDim]`, post-RoPE as appended. */
-  keys(head: number): Float32Array;
-  /** f32 `[length][headDim]`. */
-  values(head: number): Float32Array;
+  /**
+   * f32 `[length - from][headDim]`, post-RoPE as appended: the head's rows from `from` (default 0) on. A press
+   * that reads only the newest rows asks for those: other storage types than f32 are converted per call.
+   */
+  keys(head: number, from?: number): Float32Array;
+  /** f32 `[length - from][headDim]`, as keys. */
+  values(head: number, from?: number): Float32Array;
   /** i32 `[length]`, original positions, increasing. */
   positions(head: number): Int32Array;
   /**

@@ -45,7 +45,16 @@ describe('bytes and contents of a cache', () => {
       const head1 = new Float32Array(n * 64);
       for (let t = 0; t < n; t++) head1.set(keys.subarray(t * 192 + 64, t * 192 + 128), t * 64);
       const ggml = { f32: GgmlType.F32, f16: GgmlType.F16, q8_0: GgmlType.Q8_0, q4_0: GgmlType.Q4_0 }[type];
-      assert.deepEqual(cache.read(0, 1).keys, dequantize(ggml, quantize(ggml, head1), n * 64));
+      const whole = dequantize(ggml, quantize(ggml, head1), n * 64);
+      assert.deepEqual(cache.read(0, 1).keys, whole);
+      // A press's view from a row on: the same values, only the rows asked for.
+      const state = cache.layerState(0, 3);
+      assert.deepEqual(Array.from(state.keys(1, 100)), Array.from(whole.subarray(100 * 64)));
+      assert.equal(state.values(1, n).length, 0);
+      assert.throws(
+        () => state.keys(1, n + 1),
+        /keys\(\): from must be a whole number in \[0, 128\], got 129/,
+      );
       // Evicting keeps the bytes honest: half the tokens, half the bytes.
       cache.keep(
         0,

@@ -39,8 +39,8 @@ function stateOf(c: DecodingCase, held: number[][], seen: number): LayerState {
     headDim: d,
     seen,
     length: (h) => held[h].length,
-    keys: (h) => K[h],
-    values: (h) => K[h],
+    keys: (h, from = 0) => K[h].subarray(from * d),
+    values: (h, from = 0) => K[h].subarray(from * d),
     positions: (h) => Int32Array.from(held[h]),
   };
 }

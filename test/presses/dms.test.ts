@@ -27,8 +27,8 @@ function stateOf(keys: number[][][], held: number[][], seen: number): LayerState
     headDim: keys[0][0].length,
     seen,
     length: (h) => held[h].length,
-    keys: (h) => K[h],
-    values: (h) => K[h],
+    keys: (h, from = 0) => K[h].subarray(from * keys[0][0].length),
+    values: (h, from = 0) => K[h].subarray(from * keys[0][0].length),
     positions: (h) => Int32Array.from(held[h]),
   };
 }

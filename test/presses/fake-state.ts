@@ -22,8 +22,8 @@ export function fakeState(o: {
     headDim: d,
     seen: o.seen ?? o.keys[0].length,
     length: (h) => o.keys[h].length,
-    keys: (h) => K[h],
-    values: (h) => V[h],
+    keys: (h, from = 0) => K[h].subarray(from * d),
+    values: (h, from = 0) => V[h].subarray(from * d),
     positions: (h) => P[h],
   };
 }

@@ -43,8 +43,8 @@ function softmaxState(layer: number, heads: number[][][], seen: number): LayerSt
     headDim: d,
     seen,
     length: (h) => heads[h].length,
-    keys: (h) => K[h],
-    values: (h) => K[h],
+    keys: (h, from = 0) => K[h].subarray(from * d),
+    values: (h, from = 0) => K[h].subarray(from * d),
     positions: (h) => P[h],
     attend(queries, nq, positions): AttentionProbs {
       const maxKeys = Math.max(...heads.map((r) => r.length));

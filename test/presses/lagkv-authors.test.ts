@@ -44,8 +44,8 @@ function replay(s: Scenario): number[][][][] {
       headDim: d,
       seen,
       length: (h) => held[l][h].length,
-      keys: (h) => rows(700, h),
-      values: (h) => rows(800, h),
+      keys: (h, from = 0) => rows(700, h).subarray(from * d),
+      values: (h, from = 0) => rows(800, h).subarray(from * d),
       positions: (h) => Int32Array.from(held[l][h]),
     };
   };

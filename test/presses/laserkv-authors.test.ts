@@ -159,9 +159,11 @@ function replay(c: EngineCase): number[][] {
       headDim: d,
       seen: P.length,
       length: () => P.length,
-      keys: (h) =>
-        Float32Array.from({ length: P.length * d }, (_, i) => key(l, h, P[Math.floor(i / d)], i % d)),
-      values: () => new Float32Array(P.length * d),
+      keys: (h, from = 0) =>
+        Float32Array.from({ length: (P.length - from) * d }, (_, i) =>
+          key(l, h, P[from + Math.floor(i / d)], i % d),
+        ),
+      values: (_, from = 0) => new Float32Array((P.length - from) * d),
       positions: () => Int32Array.from(P),
       attend: (qs, nQ, pos): AttentionProbs => {
         const maxKeys = P.length;
