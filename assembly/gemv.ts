@@ -2,13 +2,14 @@
 // and multiplied against the int8 activations, no decoded copy. K-quants use ACT256 activations so that a
 // whole super-block sums in integers (the sub-block scales ride along in the i16→i32 multiply-add);
 // legacy types use ACT32 and convert each 32-block's sum once, with their f16 scales converted 4 at a time.
-import { ACT32, ACT256 } from './quant';
-import { BIT4, bcast16, dot32s, fifthBits, f16, f16x4, halvesUp, hi4, hsum, lo4, madd, pairs16, weightHalves } from './simd';
+import { ACT32, ACT32U, ACT256 } from './quant';
+import { BIT4, DOT_ADD, bcast16, dot32s, dot32signed, dot32u, fifthBits, f16, f16x4, halvesUp, hi4, hsum, lo4, madd, pairs16, weightHalves } from './simd';
 import { BF16, F16, Q4_0, Q4_1, Q4_K, Q5_0, Q5_1, Q5_K, Q6_K, Q8_0 } from './types';
 
 /** Activation kind the single-token kernel of `type` reads; -1 if it has none. */
 export function gemvKind(type: i32): i32 {
   if (type == Q4_K || type == Q5_K || type == Q6_K) return ACT256;
+  if (type == Q8_0 && DOT_ADD) return ACT32U;
   if (type == Q4_0 || type == Q4_1 || type == Q5_0 || type == Q5_1 || type == Q8_0) return ACT32;
   return -1;
 }
@@ -145,6 +146,9 @@ function rowQ6K(w: usize, cols: i32, a: usize): f32 {
 /** Integer dot of block `blk` against 32 activations at `x`, as four i32 partial sums. */
 // @ts-ignore: decorator
 @inline function legacyDot(type: i32, blk: usize, x: usize): v128 {
+  // Activations stored + 128 (ACT32U) in the dot-add build, multiplied as unsigned bytes by vpdpbusd
+  // (probeDotAdd checks it): four dot-adds where moving each weight's sign onto the activation took ten.
+  if (DOT_ADD && type == Q8_0) return dot32signed(v128.load(blk, 2), v128.load(x), v128.load(blk, 18), v128.load(x, 16));
   if (type == Q8_0) {
     const w0 = v128.load(blk, 2);
     const w1 = v128.load(blk, 18);
@@ -161,8 +165,8 @@ function rowQ6K(w: usize, cols: i32, a: usize): f32 {
     v0 = v128.or(v0, fifthBits(qh, false));
     v1 = v128.or(v1, fifthBits(qh, true));
   }
-  // Lanes stay below 2^15: 2 · 2 · 127 · 31.
-  return i32x4.extadd_pairwise_i16x8_s(i16x8.add(pairs16(v128.load(x), v0), pairs16(v128.load(x, 16), v1)));
+  // Values 0..31 (exact for dot32u's i16 pair sums, and 7-bit for any lowering of the fused dot-add).
+  return dot32u(v128.load(x), v0, v128.load(x, 16), v1);
 }
 
 // @ts-ignore: decorator
@@ -201,6 +205,7 @@ function rowQ6K(w: usize, cols: i32, a: usize): f32 {
   const sx = a + <usize>(cols + 16 * nb);
   const dx = sx + <usize>(12 * nb);
   let acc = f32x4.splat(0);
+  let acc2 = acc;
   let accMin = f32x4.splat(0);
   let b = 0;
   for (; b + 4 <= nb; b += 4) {
@@ -209,14 +214,17 @@ function rowQ6K(w: usize, cols: i32, a: usize): f32 {
     const d4 = halves4(blk, bytes, 0);
     // A loop, not four unrolled blocks: TurboFan would hoist all their loads and spill most of them.
     // The scales rotate so that the current block's is always lane 0.
+    // Two blocks a step into two accumulators: one chain of dependent multiply-adds held it to a block per
+    // FMA latency.
     let s4 = f32x4.mul(d4, v128.load(dx + <usize>(b * 4)));
     let bp = blk;
     let xp = x;
-    for (let k = 0; k < 4; k++) {
+    for (let k = 0; k < 4; k += 2) {
       acc = madd(f32x4.convert_i32x4_s(legacyDot(type, bp, xp)), i32x4.shuffle(s4, s4, 0, 0, 0, 0), acc);
-      s4 = i32x4.shuffle(s4, s4, 1, 2, 3, 0);
-      bp += bytes;
-      xp += 32;
+      acc2 = madd(f32x4.convert_i32x4_s(legacyDot(type, bp + bytes, xp + 32)), i32x4.shuffle(s4, s4, 1, 1, 1, 1), acc2);
+      s4 = i32x4.shuffle(s4, s4, 2, 3, 0, 1);
+      bp += 2 * bytes;
+      xp += 64;
     }
     // Offsets and mins act on Σx per block: m·Σx, or −off·d·Σx.
     if (hasMin) accMin = madd(halves4(blk, bytes, 2), v128.load(sx + <usize>(b * 4)), accMin);
@@ -233,7 +241,7 @@ function rowQ6K(w: usize, cols: i32, a: usize): f32 {
     else tail -= off * d * sxb;
   }
   const mins = hsum(accMin);
-  return hsum(acc) + tail + (hasMin ? mins : -off * mins);
+  return hsum(f32x4.add(acc, acc2)) + tail + (hasMin ? mins : -off * mins);
 }
 
 // The instantiations: one specialised loop per type.

@@ -70,6 +70,21 @@ function laneMix(v: v128): i32 {
 }
 
 /**
+ * Σ w·x per lane for 32 signed weights against 32 activations stored as x + 128 (x0u, x1u), without a
+ * precomputed Σw: Σ w·(x + 128) − Σ w·128, four fused dot-adds (the DOT_ADD build's Q8_0 single-token rows).
+ */
+// @ts-ignore: decorator
+@inline export function dot32signed(w0: v128, x0u: v128, w1: v128, x1u: v128): v128 {
+  if (DOT_ADD) {
+    const z = i32x4.splat(0);
+    const u = i8x16.splat(-128);
+    const wx = i32x4.relaxed_dot_i8x16_i7x16_add_s(w1, x1u, i32x4.relaxed_dot_i8x16_i7x16_add_s(w0, x0u, z));
+    return i32x4.sub(wx, i32x4.relaxed_dot_i8x16_i7x16_add_s(w1, u, i32x4.relaxed_dot_i8x16_i7x16_add_s(w0, u, z)));
+  }
+  return unreachable();
+}
+
+/**
  * Σ w·x per lane for 32 signed weights (w0, w1) against 32 activations stored as x + 128 (x0u, x1u:
  * 1..255), starting from `corr` = -128·Σw per lane, so that the result is Σ w·x. The DOT_ADD build's Q8_0
  * matmul: two fused dot-adds per 32 values, no sign juggling (probeDotAdd checks the unsigned bytes).
