@@ -4,7 +4,7 @@
 // different tokens and different counts. Evicting tokens compacts the list and gives memory back to the heap.
 import { dequantizeRow } from '../gguf/quants.js';
 import type { Backend, KvHeadView, KvStorage } from '../kernels/backend.js';
-import type { Heap } from '../kernels/heap.js';
+import { copyOut, type Heap } from '../kernels/heap.js';
 import type { AttentionProbs, KeepSets, LayerState } from '../presses/press.js';
 import { type CacheType, checkCacheType, KV_GGML_TYPE, kvRowBytes } from './cache-type.js';
 
@@ -180,7 +180,7 @@ export class KvCache {
     const type = which === 'keys' ? this.storage.keyType : this.storage.valueType;
     if (type === KV_GGML_TYPE.f32) {
       const view = heap.f32(s[which] + from * d * 4, n * d);
-      return copy ? view.slice() : view;
+      return copy ? copyOut(view) : view;
     }
     const rowBytes = which === 'keys' ? this.kBytes : this.vBytes;
     const out = new Float32Array(n * d);
@@ -193,7 +193,7 @@ export class KvCache {
     return {
       keys: this.rows(layer, head, 'keys', true),
       values: this.rows(layer, head, 'values', true),
-      positions: this.positions(layer, head).slice(),
+      positions: copyOut(this.positions(layer, head)),
     };
   }
 
@@ -294,7 +294,7 @@ export class KvCache {
         probs,
         maxKeys,
       });
-      return { probs: heap.f32(probs, nHeads * nQueries * maxKeys).slice(), maxKeys };
+      return { probs: copyOut(heap.f32(probs, nHeads * nQueries * maxKeys)), maxKeys };
     } finally {
       for (const p of [q, out, pos, probs]) heap.release(p);
     }

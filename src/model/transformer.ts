@@ -5,6 +5,7 @@
 import type { KvCache } from '../cache/kv-cache.js';
 import { dequantizeRow } from '../gguf/quants.js';
 import type { Backend } from '../kernels/backend.js';
+import { copyOut } from '../kernels/heap.js';
 import type { ModelConfig } from './config.js';
 import type { ModelWeights } from './weights.js';
 
@@ -224,7 +225,7 @@ export class Transformer {
     const rows = n - first;
     rmsnorm(xb, x.subarray(first * dim), W.outputNorm, rows, dim, cfg.normEps);
     B.matmul(a.logits, W.output, a.xb, rows);
-    return B.heap.f32(a.logits, rows * vocabSize).slice();
+    return copyOut(B.heap.f32(a.logits, rows * vocabSize));
   }
 
   /** cos and sin of every token's rotation angle per pair, `[n][ropeDim / 2]`: computed once per forward call. */
