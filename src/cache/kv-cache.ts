@@ -217,11 +217,21 @@ export class KvCache {
         );
       }
       prev = i;
+    }
+    // Runs of consecutive kept tokens move in one copy each: a press that drops one token a step (StreamingLLM,
+    // H2O, TOVA while decoding) moves the rest of the head at once instead of row by row. Sources lie at or
+    // after their destinations (indices[j] ≥ j), so copying the runs in order never overwrites a later one.
+    for (let j = 0; j < indices.length; ) {
+      const i = indices[j];
+      let end = j + 1;
+      while (end < indices.length && indices[end] === i + (end - j)) end++;
+      const n = end - j;
       if (i !== j) {
-        K.copyWithin(j * kBytes, i * kBytes, (i + 1) * kBytes);
-        V.copyWithin(j * vBytes, i * vBytes, (i + 1) * vBytes);
-        P[j] = P[i];
+        K.copyWithin(j * kBytes, i * kBytes, (i + n) * kBytes);
+        V.copyWithin(j * vBytes, i * vBytes, (i + n) * vBytes);
+        P.copyWithin(j, i, i + n);
       }
+      j = end;
     }
     s.length = indices.length;
     if (s.capacity > s.length + 16) s.resize(s.length);

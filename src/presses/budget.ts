@@ -42,7 +42,29 @@ export class Budget {
 export function topKIndices(scores: ArrayLike<number>, k: number): Int32Array {
   const n = scores.length;
   if (k >= n) return Int32Array.from({ length: n }, (_, i) => i);
-  const idx = Int32Array.from({ length: n }, (_, i) => i);
+  if (k <= 0) return new Int32Array(0);
+  // The k-th largest score by a native numeric sort of a copy, then one pass in index order: every score above
+  // it, and as many equal to it as are still needed, earliest first. The same set as sorting the indices by
+  // score with a comparator, at a fraction of the cost (presses that evict while decoding call this for every
+  // head of every layer at every step).
+  const sorted = Float64Array.from(scores).sort();
+  if (Number.isNaN(sorted[n - 1])) return topKByComparator(scores, k);
+  const threshold = sorted[n - k];
+  let above = 0;
+  for (let i = n - k + 1; i < n; i++) if (sorted[i] > threshold) above++;
+  let ties = k - above;
+  const out = new Int32Array(k);
+  let m = 0;
+  for (let i = 0; i < n && m < k; i++) {
+    const s = scores[i];
+    if (s > threshold || (s === threshold && ties-- > 0)) out[m++] = i;
+  }
+  return out;
+}
+
+/** topKIndices where a score is NaN: the indices sorted by score with a comparator (NaNs fall where they fall). */
+function topKByComparator(scores: ArrayLike<number>, k: number): Int32Array {
+  const idx = Int32Array.from({ length: scores.length }, (_, i) => i);
   idx.sort((a, b) => scores[b] - scores[a] || a - b);
-  return idx.subarray(0, Math.max(0, k)).sort();
+  return idx.subarray(0, k).sort();
 }

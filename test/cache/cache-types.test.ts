@@ -62,6 +62,19 @@ describe('bytes and contents of a cache', () => {
         Array.from({ length: 64 }, (_, i) => 2 * i),
       );
       assert.equal(cache.length(0, 1), 64);
+      // Runs of neighbours (moved a run at a time) and single tokens: the rows and positions that stay are
+      // exactly the chosen ones, in order.
+      const runs = [0, 1, 2, 5, 6, 9, 40, 41, 42, 43, 44, 100, 127];
+      const before = cache.read(1, 2);
+      cache.keep(1, 2, runs);
+      const after = cache.read(1, 2);
+      assert.deepEqual(Array.from(after.positions), runs);
+      const rowsOf = (a: Float32Array, idx: number[]) =>
+        idx.flatMap((t) => Array.from(a.subarray(t * 64, (t + 1) * 64)));
+      assert.deepEqual(Array.from(after.keys), rowsOf(before.keys, runs));
+      assert.deepEqual(Array.from(after.values), rowsOf(before.values, runs));
+      assert.throws(() => cache.keep(1, 2, [3, 2]), /strictly increasing/);
+      assert.equal(cache.length(1, 2), runs.length);
       assert.deepEqual(
         cache.positions(0, 1),
         Int32Array.from({ length: 64 }, (_, i) => 2 * i),
