@@ -84,6 +84,7 @@ function convertRows(type: i32, src: usize, rb: usize, n: i32, d: i32, dst: usiz
     const out = dst + <usize>j * d4;
     if (type == F16) {
       let c = 0;
+      // Two loops with `rebias` constant in each: one loop testing it per 8 values measured 12% slower in decode.
       if (rebias) {
         for (; c + 8 <= d; c += 8) halves8(v128.load(row + <usize>(c * 2)), out + <usize>(c * 4), true, true);
         if (c < d) halves8(v128.load64_zero(row + <usize>(c * 2)), out + <usize>(c * 4), false, true);

@@ -72,6 +72,7 @@ function laneMix(v: v128): i32 {
 /**
  * Σ w·x per lane for 32 signed weights against 32 activations stored as x + 128 (x0u, x1u), without a
  * precomputed Σw: Σ w·(x + 128) − Σ w·128, four fused dot-adds (the DOT_ADD build's Q8_0 single-token rows).
+ * Not dot32offset started from −128·Σw: that chains all four dot-adds, where here two pairs run side by side.
  */
 // @ts-ignore: decorator
 @inline export function dot32signed(w0: v128, x0u: v128, w1: v128, x1u: v128): v128 {

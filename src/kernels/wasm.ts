@@ -181,10 +181,11 @@ class WasmBackend implements Backend {
       input = this.act.get(nTokens * this.k.actStride(kind, w.cols));
       this.quantize(kind, x, w.cols, input, nTokens);
     }
-    // Decode (one token) streams each weight row once: one contiguous share of the rows per thread keeps
-    // the hardware prefetchers going (SmolLM2's layer matmuls on two threads: 16 interleaved chunks each
-    // read at 16 GB/s, two halves at 26; bench/gemv-layers.ts), and it needs no scratch. Prefill: many small chunks, so that a thread descheduled mid-chunk holds the op
-    // up by that chunk only, each bounded by the decoded rows fitting in L2.
+    // Decode (one token) streams each weight row once: one contiguous share of the rows per thread keeps the
+    // hardware prefetchers going (SmolLM2's layer matmuls on two threads: 16 interleaved chunks each read at
+    // 16 GB/s, two halves at 26; bench/gemv-layers.ts), and it needs no scratch. Prefill: many small chunks,
+    // so that a thread descheduled mid-chunk holds the op up by that chunk only, each bounded by the decoded
+    // rows fitting in L2.
     const per =
       nTokens === 1
         ? Math.max(4, Math.ceil(w.rows / threads))
