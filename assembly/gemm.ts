@@ -494,6 +494,24 @@ function floatRows(rows: usize, rs: usize, nRows: i32, cols: i32, x: usize, nTok
   }
 }
 
+/**
+ * Items [i0, i1) of a batched dense product: out f32 `[batch][m][n]` = a f32 `[batch][m][k]` · (b f32
+ * `[batch][n][k]`)ᵀ. An item is one matrix's block of up to `per` rows of b (columns of out), so a thread
+ * reuses each loaded row of b against all of that matrix's rows of a.
+ */
+export function productItems(a: usize, b: usize, m: i32, n: i32, k: i32, out: usize, per: i32, i0: i32, i1: i32): void {
+  const blocks = (n + per - 1) / per;
+  for (let i = i0; i < i1; i++) {
+    const mat = <usize>(i / blocks);
+    const r0 = (i % blocks) * per;
+    const r1 = min(n, r0 + per);
+    const rows = b + (mat * <usize>n + <usize>r0) * <usize>k * 4;
+    const x = a + mat * <usize>m * <usize>k * 4;
+    const o = out + mat * <usize>m * <usize>n * 4 + <usize>r0 * 4;
+    floatRows(rows, <usize>k * 4, r1 - r0, k, x, m, o, <usize>n * 4);
+  }
+}
+
 /** Activation layout matmulRows expects for `type` and `nTokens`: ACT32, ACT256, or -1 (f32 input). */
 export function actKind(type: i32, nTokens: i32): i32 {
   const fam = family(type);

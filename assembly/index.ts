@@ -9,7 +9,7 @@ export {
 } from './attention';
 export { swiglu } from './elementwise';
 export { encodeKvRows } from './kvstore';
-export { actKind, matmulRows, scratchBytes } from './gemm';
+export { actKind, matmulRows, productItems, scratchBytes } from './gemm';
 export { actStride, quantizeRows } from './quant';
 export { probeDotAdd } from './simd';
 export { family } from './types';

@@ -60,6 +60,10 @@ export interface KvCacheShape {
   headDim: number;
 }
 
+/** Converted-row arrays a cache keeps for lending again, and the largest it keeps (4 MiB). */
+const MAX_SPARE = 8;
+const SPARE_FLOATS = 1 << 20;
+
 export class KvCache {
   /** `[layers][kvHeads]`. */
   private readonly heads: HeadStore[][];
@@ -92,6 +96,36 @@ export class KvCache {
   }
 
   private readonly backends: readonly Backend[];
+  /**
+   * f32 copies of converted rows lent to presses since the cache last changed (LayerState.keys/values of an
+   * f16/q8_0/q4_0 cache), and spares to lend again: a press converting a head at every prefill chunk would
+   * otherwise allocate, and fault in, a fresh array each time. Lent arrays go back with the next change,
+   * which ends their validity anyway ("views stay valid until the cache changes").
+   */
+  private lent: Float32Array[] = [];
+  private spare: Float32Array[] = [];
+
+  /**
+   * A change is coming: what was lent is spare again, up to MAX_SPARE arrays of at most SPARE_FLOATS each (a
+   * press reading whole long heads once, at the end, gains nothing from memory kept for it).
+   */
+  private recycle(): void {
+    if (this.lent.length === 0) return;
+    const small = this.lent.filter((a) => a.length <= SPARE_FLOATS);
+    this.spare = [...this.spare, ...small].sort((a, b) => b.length - a.length).slice(0, MAX_SPARE);
+    this.lent = [];
+  }
+
+  /** An f32 array of `length` for a press: the smallest spare that holds it, else a new one. */
+  private lend(length: number): Float32Array {
+    let best = -1;
+    this.spare.forEach((a, i) => {
+      if (a.length >= length && (best < 0 || a.length < this.spare[best].length)) best = i;
+    });
+    const a = best >= 0 ? this.spare.splice(best, 1)[0] : new Float32Array(length);
+    this.lent.push(a);
+    return a.subarray(0, length);
+  }
 
   private heap(layer: number): Heap {
     return this.backends[layer].heap;
@@ -148,6 +182,7 @@ export class KvCache {
 
   /** append, with the keys and values already in the layer's heap (byte offsets), where the model has them. */
   appendAt(layer: number, keys: number, values: number, positions: Int32Array, n: number): void {
+    this.recycle();
     const { nKvHeads, headDim: d } = this.shape;
     const heap = this.heap(layer);
     const backend = this.backends[layer];
@@ -168,7 +203,7 @@ export class KvCache {
 
   /**
    * One head's keys or values as f32 `[length][headDim]`: for an f32 cache a view (or a copy if `copy`),
-   * for the other types a fresh dequantized copy.
+   * for the other types a dequantized copy (lent until the cache changes unless `copy`).
    */
   private rows(layer: number, head: number, which: 'keys' | 'values', copy = false, from = 0): Float32Array {
     const s = this.heads[layer][head];
@@ -183,7 +218,7 @@ export class KvCache {
       return copy ? copyOut(view) : view;
     }
     const rowBytes = which === 'keys' ? this.kBytes : this.vBytes;
-    const out = new Float32Array(n * d);
+    const out = copy ? new Float32Array(n * d) : this.lend(n * d);
     dequantizeRow(type, heap.u8(s[which] + from * rowBytes, n * rowBytes), out, n * d);
     return out;
   }
@@ -202,6 +237,7 @@ export class KvCache {
    * rest: storage shrinks to fit, so the memory of evicted tokens really goes back to the heap.
    */
   keep(layer: number, head: number, indices: ArrayLike<number>): void {
+    this.recycle();
     const s = this.heads[layer][head];
     const heap = this.heap(layer);
     const { kBytes, vBytes } = this;
@@ -247,6 +283,7 @@ export class KvCache {
     const backend = this.backends[layer];
     return {
       attend: (q, n, pos) => this.attend(backend, layer, groupSize, q, n, pos),
+      product: (a, b, m, n, k, batch, out) => product(backend, a, b, m, n, k, batch, out),
       layer,
       nLayers,
       nKvHeads,
@@ -339,6 +376,7 @@ export class KvCache {
    * afterwards when it is not `from` (a probe placed past tokens not yet fed, as LASER-KV's block probes).
    */
   truncate(from: number, seen = from): void {
+    this.recycle();
     this.heads.forEach((layer, l) => {
       for (let h = 0; h < layer.length; h++) {
         const s = layer[h];
@@ -352,7 +390,44 @@ export class KvCache {
   }
 
   clear(): void {
+    this.lent = [];
+    this.spare = [];
     for (const layer of this.heads) for (const h of layer) h.release();
     this.seen.fill(0);
+  }
+}
+
+/** LayerState.product: the backend's batched a·bᵀ, through heap copies of its operands. */
+function product(
+  backend: Backend,
+  a: Float32Array,
+  b: Float32Array,
+  m: number,
+  n: number,
+  k: number,
+  batch = 1,
+  into?: Float32Array,
+): Float32Array {
+  const whole = (x: number) => Number.isInteger(x) && x >= 1;
+  if (![m, n, k, batch].every(whole) || a.length < batch * m * k || b.length < batch * n * k)
+    throw new RangeError(
+      `product(): need a [${batch}][${m}][${k}] and b [${batch}][${n}][${k}], got ${a.length} and ${b.length} floats`,
+    );
+  if (into && into.length < batch * m * n)
+    throw new RangeError(`product(): out has ${into.length} floats, ${batch * m * n} needed`);
+  const heap = backend.heap;
+  const pa = heap.alloc(batch * m * k * 4);
+  const pb = a === b && m === n ? pa : heap.alloc(batch * n * k * 4);
+  const out = heap.alloc(batch * m * n * 4);
+  try {
+    heap.f32(pa, batch * m * k).set(a.subarray(0, batch * m * k));
+    if (pb !== pa) heap.f32(pb, batch * n * k).set(b.subarray(0, batch * n * k));
+    backend.product(out, pa, pb, m, n, k, batch);
+    const result = heap.f32(out, batch * m * n);
+    if (!into) return copyOut(result);
+    into.set(result);
+    return into.subarray(0, batch * m * n);
+  } finally {
+    for (const p of new Set([pa, pb, out])) heap.release(p);
   }
 }

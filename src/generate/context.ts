@@ -119,6 +119,9 @@ export class Context {
       get wantsKeySums() {
         return press.wantsKeySums === true;
       },
+      get wantsPreRopeQueries() {
+        return press.wantsPreRopeQueries === true;
+      },
     };
     if (press.compressBeforeAttention) {
       tap.beforeAttention = (layer) => {
@@ -130,10 +133,21 @@ export class Context {
       const cfg = this.model.config;
       const nHeads = cfg.nHeads;
       const rope = { invFreq: this.model.transformer.invFreq, layout: cfg.ropeLayout, dims: cfg.ropeDim };
-      tap.onAttention = (layer, queries, positions, nTokens, probs, maxKeys, keySums) =>
+      tap.onAttention = (layer, queries, positions, nTokens, probs, maxKeys, keySums, preRopeQueries) =>
         observe(
           layer,
-          { queries, positions, nTokens, nHeads, probs, keySums, maxKeys, probe: this.probing, rope },
+          {
+            queries,
+            preRopeQueries,
+            positions,
+            nTokens,
+            nHeads,
+            probs,
+            keySums,
+            maxKeys,
+            probe: this.probing,
+            rope,
+          },
           this.cache.layerState(layer, this.groupSize),
         );
     }

@@ -69,6 +69,11 @@ export interface Backend {
   /** out f32 `[nTokens][w.rows]` = x f32 `[nTokens][w.cols]` · wᵀ. */
   matmul(out: number, w: WeightMatrix, x: number, nTokens: number): void;
   attention(args: AttentionArgs): void;
+  /**
+   * Dense f32 products, matrix by matrix: out `[batch][m][n]` = a `[batch][m][k]` · (b `[batch][n][k]`)ᵀ. For
+   * presses whose scoring is linear algebra over the cache (LayerState.product).
+   */
+  product(out: number, a: number, b: number, m: number, n: number, k: number, batch: number): void;
   /** SwiGLU in place: gate[i] = SiLU(gate[i]) · up[i] over `count` f32 values. */
   swiglu(gate: number, up: number, count: number): void;
   /**

@@ -31,6 +31,7 @@ export enum Op {
   Quantize = 2,
   Attention = 3,
   Swiglu = 4,
+  Product = 5,
 }
 
 export interface Control {

@@ -18,6 +18,17 @@ export interface KernelExports {
     scratch: number,
   ): void;
   quantizeRows(kind: number, x: number, cols: number, act: number, t0: number, t1: number): void;
+  productItems(
+    a: number,
+    b: number,
+    m: number,
+    n: number,
+    k: number,
+    out: number,
+    per: number,
+    i0: number,
+    i1: number,
+  ): void;
   attention(
     out: number,
     q: number,
@@ -121,6 +132,22 @@ export function runChunk(instances: readonly KernelExports[], ctl: Control, tid:
         u[A + 17],
         i0,
         i1,
+      );
+      return;
+    }
+    case Op.Product: {
+      const per = u[A + 7];
+      const i0 = c * per;
+      k.productItems(
+        u[A],
+        u[A + 1],
+        u[A + 2],
+        u[A + 3],
+        u[A + 4],
+        u[A + 5],
+        u[A + 6],
+        i0,
+        Math.min(u[A + 8], i0 + per),
       );
       return;
     }

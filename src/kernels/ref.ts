@@ -30,6 +30,21 @@ export class RefBackend implements Backend {
     }
   }
 
+  product(out: number, a: number, b: number, m: number, n: number, k: number, batch: number): void {
+    const A = this.heap.f32(a, batch * m * k);
+    const B = this.heap.f32(b, batch * n * k);
+    const Y = this.heap.f32(out, batch * m * n);
+    for (let z = 0; z < batch; z++)
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j < n; j++) {
+          const ai = (z * m + i) * k;
+          const bj = (z * n + j) * k;
+          let s = 0;
+          for (let c = 0; c < k; c++) s += A[ai + c] * B[bj + c];
+          Y[(z * m + i) * n + j] = s;
+        }
+  }
+
   attention(a: AttentionArgs): void {
     const { nTokens, nHeads, headDim, kv } = a;
     const group = nHeads / kv.length;

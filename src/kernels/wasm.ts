@@ -199,6 +199,22 @@ class WasmBackend implements Backend {
     this.pool.run(Math.ceil(w.rows / per), this.mem);
   }
 
+  product(out: number, a: number, b: number, m: number, n: number, k: number, batch: number): void {
+    if (batch <= 0 || m <= 0 || n <= 0) return;
+    // Items: one matrix's block of PREFILL_ROWS rows of b; chunks of them so every thread gets a few.
+    const blocks = Math.ceil(n / PREFILL_ROWS);
+    const items = batch * blocks;
+    const per = Math.max(1, Math.ceil(items / (this.pool.threads * 4)));
+    if (this.pool.threads === 1 || items === 1) {
+      this.k.productItems(a, b, m, n, k, out, PREFILL_ROWS, 0, items);
+      return;
+    }
+    const c = this.pool.ctl;
+    c.i32[OP] = Op.Product;
+    c.u32.set([a, b, m, n, k, out, PREFILL_ROWS, per, items], A);
+    this.pool.run(Math.ceil(items / per), this.mem);
+  }
+
   private quantize(kind: number, x: number, cols: number, act: number, nTokens: number): void {
     if (nTokens * cols < PARALLEL_QUANT || this.pool.threads === 1) {
       this.k.quantizeRows(kind, x, cols, act, 0, nTokens);

@@ -15,6 +15,8 @@ export interface AttentionTap {
   wantsProbs?: boolean;
   /** Compute per KV head each key's summed probability `[nKvHeads][maxKeys]` for `onAttention` (cheap). */
   wantsKeySums?: boolean;
+  /** Pass `onAttention` a copy of the queries before RoPE as well (one copy of the call's queries). */
+  wantsPreRopeQueries?: boolean;
   /** Runs after this call's keys and values were appended, before attention reads the cache. */
   beforeAttention?(layer: number): void;
   onAttention?(
@@ -25,6 +27,7 @@ export interface AttentionTap {
     probs: Float32Array | undefined,
     maxKeys: number,
     keySums: Float32Array | undefined,
+    preRopeQueries: Float32Array | undefined,
   ): void;
 }
 
@@ -54,6 +57,8 @@ interface Activations {
 export class Transformer {
   /** Activation buffers in each shard's heap (one shard unless the model is past 4 GiB). */
   private readonly acts = new Map<Backend, Activations>();
+  /** The queries before RoPE for a tap that asks, reused across calls (valid during `onAttention` only). */
+  private preRope = new Float32Array(0);
   /** θ_i for each rotated pair i, with Llama-3 frequency factors and linear scaling folded in. */
   readonly invFreq: Float64Array;
 
@@ -171,6 +176,12 @@ export class Transformer {
         rmsnorm(q, q, L.qNorm, n * nHeads, headDim, cfg.normEps);
         rmsnorm(k, k, L.kNorm, n * nKvHeads, headDim, cfg.normEps);
       }
+      let preRope: Float32Array | undefined;
+      if (tap?.wantsPreRopeQueries) {
+        if (this.preRope.length < q.length) this.preRope = new Float32Array(q.length);
+        preRope = this.preRope.subarray(0, q.length);
+        preRope.set(q);
+      }
       this.rope(q, rot, n, nHeads);
       this.rope(k, rot, n, nKvHeads);
       cache.appendAt(l, a.k, a.v, pos, n);
@@ -204,6 +215,7 @@ export class Transformer {
           probs === undefined ? undefined : heap.f32(probs, nHeads * n * maxKeys),
           maxKeys,
           keySums === undefined ? undefined : heap.f32(keySums, nKvHeads * maxKeys),
+          preRope,
         );
       }
       if (probs !== undefined) heap.release(probs);

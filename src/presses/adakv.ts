@@ -36,6 +36,9 @@ export class AdaKvPress implements Press {
   get wantsQueries(): boolean | undefined {
     return this.inner.wantsQueries;
   }
+  get wantsPreRopeQueries(): boolean | undefined {
+    return this.inner.wantsPreRopeQueries;
+  }
   get wantsProbs(): boolean | undefined {
     return this.inner.wantsProbs;
   }

@@ -55,6 +55,9 @@ export class DmsPress implements Press {
   get wantsQueries(): boolean | undefined {
     return this.inner.wantsQueries;
   }
+  get wantsPreRopeQueries(): boolean | undefined {
+    return this.inner.wantsPreRopeQueries;
+  }
 
   observe(layer: number, obs: AttentionObservation, state: LayerState): void {
     this.inner.observe?.(layer, obs, state);

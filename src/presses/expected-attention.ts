@@ -31,16 +31,31 @@ export interface ExpectedAttentionOptions extends BudgetOptions {
   epsilon?: number;
 }
 
-/** Running sums of pre-RoPE queries per query head: Σq `[nHeads][d]` and Σqqᵀ (upper triangle) `[nHeads][d][d]`. */
+/**
+ * Running sums of pre-RoPE queries per query head, taken about a shift s (the head's first counted query): the
+ * f32 products then see values of the queries' spread, not of their mean, and Σ loses nothing to
+ * cancellation where a channel's mean dwarfs its spread (queries have such channels).
+ */
 interface QueryStats {
   count: number;
+  /** s `[nHeads][d]`. */
+  shift: Float64Array;
+  /** Σ(q − s) `[nHeads][d]`. */
   sum: Float64Array;
+  /** Σ(q − s)(q − s)ᵀ `[nHeads][d][d]`. */
   outer: Float64Array;
+  /** Queries not yet in the sums, `[HOLD][nHeads · d]`, the first `held` in use (allocated when first needed). */
+  pending?: Float32Array;
+  held: number;
 }
+
+/** Queries a call brings (or decoding steps collect) before they go into the sums as one product. */
+const HOLD = 32;
 
 export class ExpectedAttentionPress implements HeadScorer {
   readonly name = 'expected';
   readonly wantsQueries = true;
+  readonly wantsPreRopeQueries = true;
   readonly nFuture: number;
   readonly nSink: number;
   readonly useCovariance: boolean;
@@ -49,6 +64,8 @@ export class ExpectedAttentionPress implements HeadScorer {
   private readonly budget: Budget;
   private stats = new Map<number, QueryStats>();
   private rope: Rotary | undefined;
+  /** Arrays reused across calls: fresh pages of a few MB per call cost more than the arithmetic on them. */
+  private readonly scratch = new Scratch();
 
   constructor(o: ExpectedAttentionOptions) {
     this.budget = new Budget(o, 'expected');
@@ -73,37 +90,66 @@ export class ExpectedAttentionPress implements HeadScorer {
     if (obs.probe) return;
     if (!obs.rope) throw new Error('expected: the observed queries come without their rotary embedding');
     this.rope = obs.rope;
-    const d = state.headDim;
-    const H = obs.nHeads;
+    const W = obs.nHeads * state.headDim;
+    const counted: number[] = [];
+    for (let t = 0; t < obs.nTokens; t++) if (obs.positions[t] >= this.nSink) counted.push(t);
+    if (counted.length === 0) return;
+    const Q = obs.preRopeQueries ?? unrotated(obs, state.headDim);
     let st = this.stats.get(layer);
     if (!st) {
-      st = { count: 0, sum: new Float64Array(H * d), outer: new Float64Array(H * d * d) };
+      const shift = Float64Array.from(Q.subarray(counted[0] * W, (counted[0] + 1) * W));
+      st = { count: 0, shift, sum: new Float64Array(W), outer: new Float64Array(W * state.headDim), held: 0 };
       this.stats.set(layer, st);
     }
-    const x = new Float64Array(d);
-    const pairs = obs.rope.dims / 2;
-    const cos = new Float64Array(pairs);
-    const sin = new Float64Array(pairs);
-    for (let t = 0; t < obs.nTokens; t++) {
-      if (obs.positions[t] < this.nSink) continue;
-      st.count++;
-      // The rotation undoing this token's position, once for all its heads (the trigonometry dominated).
-      for (let i = 0; i < pairs; i++) {
-        cos[i] = Math.cos(-obs.positions[t] * obs.rope.invFreq[i]);
-        sin[i] = Math.sin(-obs.positions[t] * obs.rope.invFreq[i]);
-      }
-      for (let h = 0; h < H; h++) {
-        const o = (t * H + h) * d;
-        for (let c = 0; c < d; c++) x[c] = obs.queries[o + c];
-        turn(x, obs.rope, cos, sin);
-        const S = st.sum.subarray(h * d, (h + 1) * d);
-        const O = st.outer.subarray(h * d * d, (h + 1) * d * d);
-        for (let a = 0; a < d; a++) {
-          S[a] += x[a];
-          for (let b = a; b < d; b++) O[a * d + b] += x[a] * x[b];
+    if (counted.length >= HOLD) {
+      this.fold(st, state, Q, counted);
+      return;
+    }
+    // A few queries (decoding) wait in `pending` until HOLD of them make one product worth its dispatch.
+    st.pending ??= new Float32Array(HOLD * W);
+    for (const t of counted) {
+      if (st.held === HOLD) this.foldHeld(st, state);
+      st.pending.set(Q.subarray(t * W, (t + 1) * W), st.held++ * W);
+    }
+  }
+
+  private foldHeld(st: QueryStats, state: LayerState): void {
+    if (st.held === 0 || !st.pending) return;
+    this.fold(
+      st,
+      state,
+      st.pending,
+      Array.from({ length: st.held }, (_, i) => i),
+    );
+    st.held = 0;
+  }
+
+  /** Adds the pre-RoPE queries at `rows` of Q `[rows][nHeads · d]` to the layer's sums. */
+  private fold(st: QueryStats, state: LayerState, Q: Float32Array, rows: readonly number[]): void {
+    const d = state.headDim;
+    const W = st.sum.length;
+    const H = W / d;
+    const n = rows.length;
+    st.count += n;
+    // The shifted queries per head transposed, x `[H][d][n]`, so that each head's Σ(q − s)(q − s)ᵀ is its
+    // `[d][n]` block times itself: one batched product for all heads. Tokens go in blocks of 16, so each row
+    // of x is written a cache line at a time.
+    const x = this.scratch.get('x', W * n);
+    const { shift, sum } = st;
+    for (let u0 = 0; u0 < n; u0 += 16) {
+      const u1 = Math.min(n, u0 + 16);
+      for (let i = 0; i < W; i++) {
+        let s = 0;
+        for (let u = u0; u < u1; u++) {
+          const r = Q[rows[u] * W + i] - shift[i];
+          x[i * n + u] = r;
+          s += r;
         }
+        sum[i] += s;
       }
     }
+    const gram = multiply(state, x, x, d, d, n, H, this.scratch.get('gram', H * d * d));
+    for (let i = 0; i < gram.length; i++) st.outer[i] += gram[i];
   }
 
   layerTarget(state: LayerState): number {
@@ -115,6 +161,7 @@ export class ExpectedAttentionPress implements HeadScorer {
     if (!step.prefillDone) return null;
     const st = this.stats.get(state.layer);
     this.stats.delete(state.layer);
+    if (st) this.foldHeld(st, state);
     if (!st || st.count === 0 || !this.rope) return null;
     const d = state.headDim;
     const H = state.nKvHeads * state.groupSize;
@@ -128,6 +175,8 @@ export class ExpectedAttentionPress implements HeadScorer {
         d,
         moments.slice(kv * state.groupSize, (kv + 1) * state.groupSize),
         this,
+        state,
+        this.scratch,
       ),
     );
   }
@@ -146,16 +195,29 @@ export class ExpectedAttentionPress implements HeadScorer {
   }
 }
 
-/** Turns `x` (one head, `[d]`) in place by the rotation whose per-pair cosines and sines are given. */
-function turn(x: Float64Array, rope: Rotary, cos: Float64Array, sin: Float64Array): void {
+/**
+ * The observation's queries with RoPE undone, `[nTokens][nHeads * d]`, for observations that come without
+ * their pre-RoPE copy: at position p pair i turns back by −p·θᵢ, (a, b) → (a·cos + b·sin, b·cos − a·sin).
+ */
+function unrotated(obs: AttentionObservation, d: number): Float32Array {
+  const rope = obs.rope as Rotary;
   const pairs = rope.dims / 2;
-  for (let i = 0; i < pairs; i++) {
-    const a = rope.layout === 'normal' ? 2 * i : i;
-    const b = rope.layout === 'normal' ? a + 1 : i + pairs;
-    const xa = x[a];
-    x[a] = xa * cos[i] - x[b] * sin[i];
-    x[b] = xa * sin[i] + x[b] * cos[i];
-  }
+  const out = Float32Array.from(obs.queries.subarray(0, obs.nTokens * obs.nHeads * d));
+  for (let t = 0; t < obs.nTokens; t++)
+    for (let i = 0; i < pairs; i++) {
+      const cos = Math.cos(obs.positions[t] * rope.invFreq[i]);
+      const sin = Math.sin(obs.positions[t] * rope.invFreq[i]);
+      const a = rope.layout === 'normal' ? 2 * i : i;
+      const b = rope.layout === 'normal' ? a + 1 : i + pairs;
+      for (let h = 0; h < obs.nHeads; h++) {
+        const o = (t * obs.nHeads + h) * d;
+        const qa = obs.queries[o + a];
+        const qb = obs.queries[o + b];
+        out[o + a] = qa * cos + qb * sin;
+        out[o + b] = qb * cos - qa * sin;
+      }
+    }
+  return out;
 }
 
 /** R̄, the RoPE rotation averaged over positions [from, from + nFuture): mean cos and sin per rotated pair. */
@@ -182,21 +244,23 @@ export function meanRotation(rope: Rotary, from: number, nFuture: number): MeanR
 
 /** Mean query μ' and covariance Σ' (`[d][d]`, or undefined) of query head `h`, moved to the future by R̄. */
 export function futureMoments(
-  st: { count: number; sum: Float64Array; outer: Float64Array },
+  st: QueryStats,
   h: number,
   d: number,
   R: MeanRotation,
   useCovariance: boolean,
 ): { mean: Float64Array; cov?: Float64Array } {
   const n = st.count;
-  const mean = Float64Array.from(st.sum.subarray(h * d, (h + 1) * d), (v) => v / n);
+  // Σ = E[(q − s)(q − s)ᵀ] − (μ − s)(μ − s)ᵀ, the shift s leaving the covariance unchanged.
+  const off = Float64Array.from(st.sum.subarray(h * d, (h + 1) * d), (v) => v / n);
+  const mean = Float64Array.from(off, (v, c) => v + st.shift[h * d + c]);
   let cov: Float64Array | undefined;
   if (useCovariance) {
     cov = new Float64Array(d * d);
     const O = st.outer.subarray(h * d * d, (h + 1) * d * d);
     for (let a = 0; a < d; a++)
       for (let b = a; b < d; b++) {
-        const v = O[a * d + b] / n - mean[a] * mean[b];
+        const v = O[a * d + b] / n - off[a] * off[b];
         cov[a * d + b] = v;
         cov[b * d + a] = v;
       }
@@ -229,47 +293,61 @@ export function futureMoments(
   return { mean, cov };
 }
 
+/** Keys per product while scoring: bounds its output (KEY_BLOCK × group × (d + 1) floats). */
+const KEY_BLOCK = 4096;
+
 /**
  * One KV head's scores: per query head of its group, softmax over the keys past the first `nSink` of
  * μ'ᵀk/√d (+ kᵀΣ'k/2d); the group's mean, times ‖v‖ after adding ε; +∞ for the first `nSink` tokens.
  */
-export function expectedScores(
+function expectedScores(
   keys: Float32Array,
   values: Float32Array,
   n: number,
   d: number,
   group: { mean: Float64Array; cov?: Float64Array }[],
   o: { nSink: number; useVnorm: boolean; epsilon: number },
+  state: LayerState,
+  scratch: Scratch,
 ): Float64Array {
   const sink = Math.min(o.nSink, n);
   const out = new Float64Array(n);
-  const z = new Float64Array(n - sink);
-  const k = new Float64Array(d);
-  for (const { mean, cov } of group) {
-    let max = Number.NEGATIVE_INFINITY;
-    for (let j = sink; j < n; j++) {
-      for (let c = 0; c < d; c++) k[c] = keys[j * d + c];
-      let s = 0;
-      for (let c = 0; c < d; c++) s += mean[c] * k[c];
-      s /= Math.sqrt(d);
-      if (cov) {
-        let quad = 0;
-        for (let a = 0; a < d; a++) {
-          let row = 0;
-          for (let b = 0; b < d; b++) row += cov[a * d + b] * k[b];
-          quad += k[a] * row;
+  const m = n - sink;
+  if (m > 0) {
+    // One product gives every key's terms for the whole group: per query head a row μ'/√d, then (with the
+    // covariance) the d rows of Σ'/2d, so that kᵀΣ'k/2d is k's dot with its d outputs of that block.
+    const w = group[0].cov ? d + 1 : 1;
+    const G = group.length;
+    const rows = new Float32Array(G * w * d);
+    group.forEach(({ mean, cov }, g) => {
+      for (let c = 0; c < d; c++) rows[g * w * d + c] = mean[c] / Math.sqrt(d);
+      if (cov) for (let i = 0; i < d * d; i++) rows[(g * w + 1) * d + i] = cov[i] / (2 * d);
+    });
+    // z `[G][m]`: each query head's logits, filled a block of keys at a time (bounding the product's output).
+    const z = new Float64Array(G * m);
+    for (let j0 = 0; j0 < m; j0 += KEY_BLOCK) {
+      const mb = Math.min(KEY_BLOCK, m - j0);
+      const K = keys.subarray((sink + j0) * d, (sink + j0 + mb) * d);
+      const terms = multiply(state, K, rows, mb, G * w, d, 1, scratch.get('terms', mb * G * w));
+      for (let j = 0; j < mb; j++)
+        for (let g = 0; g < G; g++) {
+          const at = (j * G + g) * w;
+          let s = terms[at];
+          for (let a = 1; a < w; a++) s += K[j * d + a - 1] * terms[at + a];
+          z[g * m + j0 + j] = s;
         }
-        s += quad / d / 2;
+    }
+    for (let g = 0; g < G; g++) {
+      const zg = z.subarray(g * m, (g + 1) * m);
+      let max = Number.NEGATIVE_INFINITY;
+      for (let j = 0; j < m; j++) if (zg[j] > max) max = zg[j];
+      let total = 0;
+      for (let j = 0; j < m; j++) {
+        zg[j] = Math.exp(zg[j] - max);
+        total += zg[j];
       }
-      z[j - sink] = s;
-      if (s > max) max = s;
+      for (let j = 0; j < m; j++) out[sink + j] += zg[j] / total / G;
     }
-    let total = 0;
-    for (let i = 0; i < z.length; i++) {
-      z[i] = Math.exp(z[i] - max);
-      total += z[i];
-    }
-    for (let i = 0; i < z.length; i++) out[sink + i] += z[i] / total / group.length;
   }
   for (let j = sink; j < n; j++) {
     if (!o.useVnorm) continue;
@@ -279,4 +357,43 @@ export function expectedScores(
   }
   out.fill(Number.POSITIVE_INFINITY, 0, sink);
   return out;
+}
+
+/**
+ * a `[batch][m][k]` · (b `[batch][n][k]`)ᵀ into `into`: by the model's kernels where the state has them, else
+ * in f64 loops (a new array).
+ */
+function multiply(
+  state: LayerState,
+  a: Float32Array,
+  b: Float32Array,
+  m: number,
+  n: number,
+  k: number,
+  batch: number,
+  into: Float32Array,
+): Float32Array | Float64Array {
+  if (state.product) return state.product(a, b, m, n, k, batch, into);
+  const out = new Float64Array(batch * m * n);
+  for (let z = 0; z < batch; z++)
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let c = 0; c < k; c++) s += a[(z * m + i) * k + c] * b[(z * n + j) * k + c];
+        out[(z * m + i) * n + j] = s;
+      }
+  return out;
+}
+
+/** Named f32 arrays that grow to the largest size asked of them and are handed out as views of that size. */
+class Scratch {
+  private readonly arrays = new Map<string, Float32Array>();
+  get(name: string, length: number): Float32Array {
+    let a = this.arrays.get(name);
+    if (!a || a.length < length) {
+      a = new Float32Array(length);
+      this.arrays.set(name, a);
+    }
+    return a.subarray(0, length);
+  }
 }

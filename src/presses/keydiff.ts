@@ -39,12 +39,9 @@ export class KeyDiffPress implements HeadScorer {
   headScores(state: LayerState, step: StepInfo): Float64Array[] | null {
     if (step.phase === 'decode' && !step.prefillDone) return null;
     return Array.from({ length: state.nKvHeads }, (_, h) => {
-      const unit = unitKeys(state.keys(h), state.length(h), state.headDim);
-      return keyDiffScores(
-        unit,
-        state.headDim,
-        Int32Array.from({ length: state.length(h) }, (_, i) => i),
-      );
+      const n = state.length(h);
+      const keys = state.keys(h);
+      return keyDiffScores(keys, inverseNorms(keys, n, state.headDim), state.headDim, identity(n));
     });
   }
 
@@ -60,65 +57,81 @@ export class KeyDiffPress implements HeadScorer {
         continue;
       }
       changed = true;
+      const keys = state.keys(h);
       keep.push(
-        blockwiseKeep(unitKeys(state.keys(h), n, state.headDim), state.headDim, n, target, this.blockSize),
+        blockwiseKeep(keys, inverseNorms(keys, n, state.headDim), state.headDim, target, this.blockSize),
       );
     }
     return changed ? keep : null;
   }
 }
 
-/** Keys `[n][d]` scaled to unit L2 norm (F.normalize: a zero key stays zero). */
-export function unitKeys(keys: Float32Array, n: number, d: number): Float64Array {
-  const out = new Float64Array(n * d);
+/**
+ * 1/‖k‖ per key of `[n][d]` (F.normalize's unit key is k·(1/‖k‖), its eps 1e-12 keeping a zero key zero). The
+ * unit keys are never formed: sums and dots over them take the keys times these.
+ */
+function inverseNorms(keys: Float32Array, n: number, d: number): Float64Array {
+  const inv = new Float64Array(n);
   for (let t = 0; t < n; t++) {
     let ss = 0;
-    for (let c = 0; c < d; c++) ss += keys[t * d + c] ** 2;
-    const norm = Math.max(Math.sqrt(ss), 1e-12);
-    for (let c = 0; c < d; c++) out[t * d + c] = keys[t * d + c] / norm;
+    for (let c = t * d; c < (t + 1) * d; c++) ss += keys[c] * keys[c];
+    inv[t] = 1 / Math.max(Math.sqrt(ss), 1e-12);
   }
-  return out;
+  return inv;
 }
 
+const identity = (n: number): Int32Array => {
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = i;
+  return out;
+};
+
 /**
- * KeyDiff scores of the tokens `among` (indices into `unit`, `[n][d]` unit keys): the anchor is their mean unit
- * key, and each scores −cos(key, anchor). One score per entry of `among`.
+ * KeyDiff scores of the tokens `among` (indices into `keys`, `[n][d]`, with their inverse norms): the anchor
+ * is their mean unit key, and each scores −cos(key, anchor). One score per entry of `among`.
  */
-export function keyDiffScores(unit: Float64Array, d: number, among: ArrayLike<number>): Float64Array {
+function keyDiffScores(keys: Float32Array, inv: Float64Array, d: number, among: Int32Array): Float64Array {
   const anchor = new Float64Array(d);
-  for (let j = 0; j < among.length; j++) for (let c = 0; c < d; c++) anchor[c] += unit[among[j] * d + c];
+  for (let j = 0; j < among.length; j++) {
+    const o = among[j] * d;
+    const f = inv[among[j]];
+    for (let c = 0; c < d; c++) anchor[c] += keys[o + c] * f;
+  }
   let norm = 0;
   for (let c = 0; c < d; c++) {
     anchor[c] /= among.length;
-    norm += anchor[c] ** 2;
+    norm += anchor[c] * anchor[c];
   }
-  norm = Math.sqrt(norm);
+  // A unit key's cosine with the anchor is its dot with it over |anchor| (torch's eps guards a zero anchor).
+  const scale = -1 / Math.max(Math.sqrt(norm), 1e-8);
   const s = new Float64Array(among.length);
   for (let j = 0; j < among.length; j++) {
+    const o = among[j] * d;
     let dot = 0;
-    for (let c = 0; c < d; c++) dot += unit[among[j] * d + c] * anchor[c];
-    // A unit key's cosine with the anchor is dot / |anchor| (torch's eps guards a zero anchor).
-    s[j] = -dot / Math.max(norm, 1e-8);
+    for (let c = 0; c < d; c++) dot += keys[o + c] * anchor[c];
+    s[j] = dot * inv[among[j]] * scale;
   }
   return s;
 }
 
 /** BlockPress's loop over one head: start from the first `target` tokens, fold in `block` tokens at a time. */
-export function blockwiseKeep(
-  unit: Float64Array,
+function blockwiseKeep(
+  keys: Float32Array,
+  inv: Float64Array,
   d: number,
-  n: number,
   target: number,
   block: number,
 ): Int32Array {
-  let kept = Int32Array.from({ length: Math.min(target, n) }, (_, i) => i);
+  const n = inv.length;
+  let kept = identity(Math.min(target, n));
   for (let i = target; i < n; i += block) {
     const end = Math.min(i + block, n);
     const cand = new Int32Array(kept.length + end - i);
     cand.set(kept);
     for (let t = i; t < end; t++) cand[kept.length + t - i] = t;
-    const best = topKIndices(keyDiffScores(unit, d, cand), target);
-    kept = Int32Array.from(best, (j) => cand[j]);
+    const best = topKIndices(keyDiffScores(keys, inv, d, cand), target);
+    kept = new Int32Array(best.length);
+    for (let j = 0; j < best.length; j++) kept[j] = cand[best[j]];
   }
   return kept;
 }

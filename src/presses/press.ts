@@ -30,6 +30,22 @@ export interface LayerState {
    * for the probabilities of every forward call. Absent on states not backed by a model.
    */
   attend?(queries: Float32Array, nQueries: number, positions: ArrayLike<number>): AttentionProbs;
+  /**
+   * Dense products, matrix by matrix: f32 `[batch][m][n]` = a f32 `[batch][m][k]` · (b f32 `[batch][n][k]`)ᵀ
+   * (batch 1 if not given), by the model's kernels (SIMD, on its threads; a = b is read once). Written into
+   * `out` when given (a press reusing one array skips allocating, and faulting in, fresh pages per call). For
+   * presses whose scoring is linear algebra over the cache (Expected Attention's query covariance and
+   * quadratic forms). Absent on states not backed by a model: such a press multiplies in loops.
+   */
+  product?(
+    a: Float32Array,
+    b: Float32Array,
+    m: number,
+    n: number,
+    k: number,
+    batch?: number,
+    out?: Float32Array,
+  ): Float32Array;
 }
 
 /** Softmax probabilities f32 `[nHeads][nQueries][maxKeys]`; row entries past the head's length are 0. */
@@ -57,6 +73,11 @@ export type KeepSets = (ArrayLike<number> | null)[];
 export interface AttentionObservation {
   /** Post-RoPE queries f32 `[nTokens][nHeads * headDim]`. */
   queries: Float32Array;
+  /**
+   * The same queries before RoPE (after any q-norm), if the press asked (`wantsPreRopeQueries`); valid during
+   * the `observe` call only.
+   */
+  preRopeQueries?: Float32Array;
   /** Positions of the query tokens. */
   positions: Int32Array;
   nTokens: number;
@@ -100,6 +121,8 @@ export interface Press {
   readonly wantsKeySums?: boolean;
   /** Ask to see the queries of each forward call. */
   readonly wantsQueries?: boolean;
+  /** Ask for the queries before RoPE too (`AttentionObservation.preRopeQueries`; implies seeing the queries). */
+  readonly wantsPreRopeQueries?: boolean;
   /**
    * Compress each layer right after the new keys/values are appended, before attention reads them (so the
    * step that triggers compression already attends to the compressed cache). Default: after the forward call.

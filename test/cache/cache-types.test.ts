@@ -82,6 +82,33 @@ describe('bytes and contents of a cache', () => {
     });
   }
 
+  test('a converted head is lent to a press until the cache changes, then lent again', () => {
+    const cache = new KvCache(new RefBackend(new Heap(8 << 20)), shape, { k: 'f16', v: 'q8_0' });
+    const next = rng(9);
+    const put = (n: number, from: number) =>
+      cache.append(
+        0,
+        randomF32(n * 3 * 64, next),
+        randomF32(n * 3 * 64, next),
+        Int32Array.from({ length: n }, (_, i) => from + i),
+        n,
+      );
+    put(40, 0);
+    let state = cache.layerState(0, 1);
+    const [k0, k1, v0] = [state.keys(0), state.keys(1), state.values(0)];
+    // Held at once, three arrays; each what read() (a copy of its own) gives.
+    assert.equal(new Set([k0.buffer, k1.buffer, v0.buffer]).size, 3);
+    assert.deepEqual(Array.from(k1), Array.from(cache.read(0, 1).keys));
+    assert.deepEqual(Array.from(v0), Array.from(cache.read(0, 0).values));
+    // After a change the same arrays come back, with the new contents.
+    put(8, 40);
+    state = cache.layerState(0, 1);
+    const k2 = state.keys(2, 8);
+    assert.ok([k0.buffer, k1.buffer, v0.buffer].includes(k2.buffer));
+    assert.deepEqual(Array.from(k2), Array.from(cache.read(0, 2).keys.subarray(8 * 64)));
+    assert.equal(k2.length, 40 * 64);
+  });
+
   test('unknown types and head sizes that are not whole blocks are errors naming the problem', () => {
     const backend = new RefBackend(new Heap());
     assert.throws(

@@ -68,6 +68,32 @@ for (const [threads, relaxed] of [
         }
       });
     }
+
+    test("batched dense products (a press's a·bᵀ) match the reference, a = b included", () => {
+      const next = rng(77 + threads);
+      for (const [m, n, k, batch] of [
+        [1, 1, 1, 1],
+        [5, 17, 3, 2],
+        [64, 64, 31, 9],
+        [130, 195, 64, 1],
+      ]) {
+        const a = put(heap, randomF32(batch * m * k, next));
+        const b = put(heap, randomF32(batch * n * k, next));
+        const want = heap.alloc(batch * m * n * 4);
+        const got = heap.alloc(batch * m * n * 4);
+        for (const [x, y, rows] of [
+          [a, b, n],
+          [a, a, m],
+        ]) {
+          if (x === y && m !== n) continue;
+          ref.product(want, x, y, m, rows, k, batch);
+          wasm.product(got, x, y, m, rows, k, batch);
+          const err = relMaxError(heap.f32(want, batch * m * rows), heap.f32(got, batch * m * rows));
+          assert.ok(err <= 1e-5, `[${batch}][${m}][${rows}] over ${k}: error ${err}`);
+        }
+        for (const p of [a, b, want, got]) heap.release(p);
+      }
+    });
   });
 }
 

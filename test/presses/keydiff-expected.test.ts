@@ -5,14 +5,18 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { KvCache } from '../../src/cache/kv-cache.js';
+import { Heap } from '../../src/kernels/heap.js';
+import { createWasmBackend } from '../../src/kernels/wasm.js';
 import { Model } from '../../src/model/model.js';
 import { AdaKvPress } from '../../src/presses/adakv.js';
 import { ExpectedAttentionPress } from '../../src/presses/expected-attention.js';
 import { pressFromSpec } from '../../src/presses/index.js';
 import { KeyDiffPress } from '../../src/presses/keydiff.js';
-import type { AttentionObservation, LayerState } from '../../src/presses/press.js';
+import type { AttentionObservation, LayerState, Press, Rotary } from '../../src/presses/press.js';
 import { writeTinyModel } from '../helpers/tiny-model.js';
 import { tempDir } from '../helpers/tmp.js';
+import { randomF32, rng } from '../kernels/helpers.js';
 import { fakeState } from './fake-state.js';
 
 interface ExpectedCase {
@@ -180,6 +184,122 @@ const dir = tempDir();
 const modelPath = join(dir, 'm.gguf');
 writeTinyModel(modelPath);
 const PROMPT = Array.from({ length: 700 }, (_, i) => 3 + ((i * 17) % 290));
+
+// The statistics on a model's state go through its batched product kernel (f32, SIMD), over queries shifted
+// by each head's first one; checked against the same press on a plain state (f64 loops), on queries with a
+// few large-mean channels (as real queries have), fed in one call and one query at a time (the path of
+// decoding, where queries wait to be folded in as one product).
+test("Expected Attention through the model's product kernel: the loops' scores, in one call or token by token", async () => {
+  const [nKv, group, d, nKeys, nQ] = [2, 3, 64, 300, 100];
+  const H = nKv * group;
+  const next = rng(5);
+  const keys = randomF32(nKeys * nKv * d, next);
+  const values = randomF32(nKeys * nKv * d, next);
+  const mean = Float32Array.from({ length: H * d }, (_, i) => (i % 7 === 0 ? 30 : 0));
+  const pre = Float32Array.from({ length: nQ * H * d }, (_, i) => mean[i % (H * d)] + next() * 2 - 1);
+  const rope = {
+    invFreq: Float64Array.from({ length: d / 2 }, (_, i) => 10000 ** (-i / 32)),
+    layout: 'neox' as const,
+    dims: d,
+  };
+  const positions = Int32Array.from({ length: nQ }, (_, i) => nKeys - nQ + i);
+  const heap = new Heap(32 << 20);
+  const backend = await createWasmBackend(heap, { threads: 2 });
+  try {
+    const cache = new KvCache(backend, { nLayers: 1, nKvHeads: nKv, headDim: d }, { k: 'f32', v: 'f32' });
+    cache.append(
+      0,
+      keys,
+      values,
+      Int32Array.from({ length: nKeys }, (_, i) => i),
+      nKeys,
+    );
+    const perHead = (x: Float32Array) =>
+      Array.from({ length: nKv }, (_, h) =>
+        Array.from({ length: nKeys }, (_, t) =>
+          Array.from(x.subarray((t * nKv + h) * d, (t * nKv + h + 1) * d)),
+        ),
+      );
+    const plain = fakeState({ keys: perHead(keys), values: perHead(values), groupSize: group, seen: nKeys });
+    const scores = (state: LayerState, calls: [number, number][]) => {
+      const press = new ExpectedAttentionPress({ ratio: 2 });
+      for (const [from, to] of calls)
+        press.observe(
+          0,
+          {
+            queries: new Float32Array((to - from) * H * d),
+            preRopeQueries: pre.subarray(from * H * d, to * H * d),
+            positions: positions.subarray(from, to),
+            nTokens: to - from,
+            nHeads: H,
+            maxKeys: 0,
+            probe: false,
+            rope,
+          },
+          state,
+        );
+      return press.headScores(state, done) ?? [];
+    };
+    const want = scores(plain, [[0, nQ]]);
+    // Not a degenerate case: the mass is spread over many keys.
+    for (const w of want) assert.ok(w.subarray(4).filter((v) => v > 0.1 / nKeys).length > 30);
+    const oneByOne = Array.from({ length: nQ }, (_, i): [number, number] => [i, i + 1]);
+    for (const [label, got] of [
+      ['kernel, one call', scores(cache.layerState(0, group), [[0, nQ]])],
+      ['kernel, token by token', scores(cache.layerState(0, group), oneByOne)],
+      ['loops, token by token', scores(plain, oneByOne)],
+    ] as const)
+      want.forEach((w, h) => {
+        const finite = (a: Float64Array) => Array.from(a.subarray(4));
+        const mag = Math.max(...finite(w));
+        const err = Math.max(...finite(w).map((v, j) => Math.abs(v - got[h][j + 4])));
+        assert.ok(err <= 1e-4 * mag, `${label}, head ${h}: max |Δ| ${err} of ${mag}`);
+      });
+  } finally {
+    await backend.close();
+  }
+});
+
+test('A press that asks gets the queries before RoPE: RoPE undone on the queries it sees', async () => {
+  const model = await Model.load(modelPath, { threads: 2 });
+  try {
+    const seen: AttentionObservation[] = [];
+    const press: Press = {
+      name: 'spy',
+      wantsQueries: true,
+      wantsPreRopeQueries: true,
+      observe: (_layer, obs) => {
+        seen.push({ ...obs, queries: obs.queries.slice(), preRopeQueries: obs.preRopeQueries?.slice() });
+      },
+      compress: () => null,
+    };
+    const ctx = model.createContext({ press });
+    ctx.evaluate(PROMPT.slice(0, 40));
+    assert.ok(seen.length > 0);
+    for (const obs of seen) {
+      const rope = obs.rope as Rotary;
+      const d = obs.queries.length / obs.nTokens / obs.nHeads;
+      const pre = obs.preRopeQueries as Float32Array;
+      let err = 0;
+      for (let t = 0; t < obs.nTokens; t++)
+        for (let h = 0; h < obs.nHeads; h++)
+          for (let i = 0; i < rope.dims / 2; i++) {
+            // RoFormer: the pair (a, b) at position p turned by p·θᵢ is (a cos − b sin, a sin + b cos).
+            const [a, b] = rope.layout === 'normal' ? [2 * i, 2 * i + 1] : [i, i + rope.dims / 2];
+            const o = (t * obs.nHeads + h) * d;
+            const angle = obs.positions[t] * rope.invFreq[i];
+            const ra = pre[o + a] * Math.cos(angle) - pre[o + b] * Math.sin(angle);
+            const rb = pre[o + a] * Math.sin(angle) + pre[o + b] * Math.cos(angle);
+            err = Math.max(err, Math.abs(ra - obs.queries[o + a]), Math.abs(rb - obs.queries[o + b]));
+          }
+      assert.ok(err < 1e-4, `max |Δ| ${err}`);
+      assert.notDeepEqual(Array.from(pre), Array.from(obs.queries));
+    }
+    ctx.dispose();
+  } finally {
+    await model.close();
+  }
+});
 
 test('KeyDiff and Expected Attention hold their budget on a real model; AdaKV(expected) shares it', async () => {
   const model = await Model.load(modelPath, { threads: 2 });
