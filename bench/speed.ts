@@ -102,6 +102,7 @@ async function runKvsieve(path: string, n: number, pressArg: string, cacheType: 
     }
     timed(ctx.cache, 'appendAt', profile, () => 'cache append');
     if (ctx.press) timed(ctx.press, 'compress', profile, () => 'press');
+    if (ctx.press?.observe) timed(ctx.press, 'observe', profile, () => 'press');
   }
   const t0 = performance.now();
   let logits = ctx.evaluate(prompt);
@@ -112,7 +113,9 @@ async function runKvsieve(path: string, n: number, pressArg: string, cacheType: 
     prefillProfile.other = t1 - t0 - accounted;
   }
   const t2 = performance.now();
-  for (let i = 0; i < genLen; i++) logits = ctx.evaluate([argmax(logits)]);
+  // As the library's generate loop: each step's logits into one array.
+  const into = new Float32Array(model.config.vocabSize);
+  for (let i = 0; i < genLen; i++) logits = ctx.evaluate([argmax(logits)], 'decode', { into });
   const t3 = performance.now();
   // Decode's share: what accumulated since the prefill.
   const decodeProfile: Record<string, number> = {};

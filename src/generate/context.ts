@@ -129,12 +129,12 @@ export class Context {
       };
     }
     if (press.observe && observes(press)) {
-      const observe = press.observe.bind(press);
       const cfg = this.model.config;
       const nHeads = cfg.nHeads;
       const rope = { invFreq: this.model.transformer.invFreq, layout: cfg.ropeLayout, dims: cfg.ropeDim };
+      // Looked up at each call (not bound once), so that a profiler wrapping press.observe sees the calls.
       tap.onAttention = (layer, queries, positions, nTokens, probs, maxKeys, keySums, preRopeQueries) =>
-        observe(
+        press.observe?.(
           layer,
           {
             queries,
@@ -183,6 +183,7 @@ export class Context {
     step: StepInfo,
     wantLogits: boolean,
     compress: boolean,
+    into?: Float32Array,
   ): Float32Array | undefined {
     const start = this.tokens.length;
     if (start + chunk.length > this.contextSize) {
@@ -198,6 +199,7 @@ export class Context {
       this.cache,
       wantLogits ? 'last' : 'none',
       compress ? this.tap : undefined,
+      into,
     );
     this.tokens.push(...chunk);
     this.peakCacheBytes = Math.max(this.peakCacheBytes, this.cache.bytes);
@@ -215,6 +217,7 @@ export class Context {
     phase: 'prefill' | 'decode',
     question: readonly number[] | undefined,
     compress: boolean,
+    into?: Float32Array,
   ): Generator<number, Float32Array | undefined> {
     if (ids.length === 0) throw new RangeError('empty prompt');
     if (this.tokens.length + ids.length > this.contextSize) {
@@ -247,7 +250,7 @@ export class Context {
         const chunk = ids.slice(i, Math.min(i + B, end));
         const last = i + chunk.length === ids.length;
         const prefillDone = phase === 'prefill' && last && probe === undefined && !reconstructs;
-        logits = this.step(chunk, { phase, newTokens: chunk.length, prefillDone }, last, compress);
+        logits = this.step(chunk, { phase, newTokens: chunk.length, prefillDone }, last, compress, into);
         yield i + chunk.length;
       }
       if (probe !== undefined) {
@@ -269,16 +272,20 @@ export class Context {
   }
 
   /**
-   * Feeds tokens through the model (chunked, compressing between chunks); returns the last logits. A prefill
-   * of several tokens probes as `prefill` does without a question (a press's stand-in for one, if it has one).
+   * Feeds tokens through the model (chunked, compressing between chunks); returns the last logits (a fresh
+   * array, or a view of `o.into`, at least vocabulary-sized, when given). A prefill of several tokens probes
+   * as `prefill` does without a question (a press's stand-in for one, if it has one).
    */
   evaluate(
     tokens: readonly number[],
     phase: 'prefill' | 'decode' = tokens.length > 1 ? 'prefill' : 'decode',
-    o: { compress?: boolean } = {},
+    o: { compress?: boolean; into?: Float32Array } = {},
   ): Float32Array {
     if (tokens.length === 0) throw new RangeError('nothing to evaluate');
-    const run = this.feed(tokens, phase, undefined, o.compress ?? true);
+    const vocab = this.model.config.vocabSize;
+    if (o.into !== undefined && !(o.into instanceof Float32Array && o.into.length >= vocab))
+      throw new RangeError(`evaluate(): into must be a Float32Array of at least ${vocab} floats (the vocabulary)`);
+    const run = this.feed(tokens, phase, undefined, o.compress ?? true, o.into);
     for (;;) {
       const r = run.next();
       if (r.done) return r.value as Float32Array;
@@ -382,6 +389,8 @@ export class Context {
       logits = this.lastLogits;
     } else logits = await this.prefill(prompt, opts);
     const decoder = tok.createStreamDecoder({ skipSpecial: opts.skipSpecial });
+    // Each step's logits land in one array (the sampler reads them before the next step overwrites them).
+    const into = new Float32Array(this.model.config.vocabSize);
     for (let n = 0; n < maxTokens; n++) {
       if (opts.signal?.aborted || logits === undefined) {
         this.finishReason = 'abort';
@@ -405,7 +414,7 @@ export class Context {
         this.finishReason = 'length';
         return;
       }
-      logits = this.evaluate([id], 'decode', { compress: opts.compressGenerated ?? true });
+      logits = this.evaluate([id], 'decode', { compress: opts.compressGenerated ?? true, into });
       await yieldToEventLoop();
     }
     this.finishReason = 'length';

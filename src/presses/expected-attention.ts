@@ -8,12 +8,15 @@
 // group and rescaled to (score + ε)·‖v_j‖ (ε = 0). The first n_sink tokens are always kept. One shot at the
 // end of the prefill, as kvpress; decoding appends (wrap in `decoding` to compress while generating).
 //
-// The cache holds post-RoPE queries, so the statistics undo each query's rotation at its own position (the
-// model's rotary frequencies come with the observation). They are running sums over every query seen since the
+// The statistics take the queries before RoPE, as kvpress computes them from the hidden states: the model
+// hands them over (`wantsPreRopeQueries`); an observation without them has each query's rotation undone at its
+// own position (the rotary frequencies come with it). They are running sums over every query seen since the
 // last compression (the prompt's, or while decoding those since the wrapper's last compression), leaving out
 // the queries at the first n_sink positions: for a prompt these are the n_sink hidden states kvpress drops; in
 // decoding kvpress would drop the first n_sink buffered ones, which are not outliers, and here they count.
-// Query-aware probes are not counted: kvpress scores the context without the question.
+// Query-aware probes are not counted: kvpress scores the context without the question. The sums of squares
+// and the keys' quadratic forms are dense products (d² per query, d² per key and query head: the bulk of the
+// work), done by the model's kernels through `LayerState.product`.
 import type { HeadScorer } from './adakv.js';
 import { Budget, type BudgetOptions, topKIndices } from './budget.js';
 import type { AttentionObservation, KeepSets, LayerState, Rotary, StepInfo } from './press.js';

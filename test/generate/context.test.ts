@@ -69,3 +69,31 @@ test('max tokens, and stop strings end generation with the right finish reason',
     await model.close();
   }
 });
+
+test('evaluate into a given array: the same logits as a fresh one, in that array; too small is an error', async () => {
+  const model = await Model.load(path, { threads: 1 });
+  try {
+    const prompt = Array.from({ length: 20 }, (_, i) => 3 + ((i * 13) % 200));
+    const fresh = model.createContext();
+    const reused = model.createContext();
+    fresh.evaluate(prompt);
+    reused.evaluate(prompt);
+    const into = new Float32Array(model.config.vocabSize + 5).fill(Number.NaN);
+    for (const id of [7, 9, 11]) {
+      const want = fresh.evaluate([id], 'decode');
+      const got = reused.evaluate([id], 'decode', { into });
+      assert.equal(got.buffer, into.buffer);
+      assert.equal(got.length, model.config.vocabSize);
+      assert.deepEqual(Array.from(got), Array.from(want));
+    }
+    // Refused before anything is fed: the context stays where it was.
+    const before = reused.cache.length(0, 0);
+    assert.throws(
+      () => reused.evaluate([3], 'decode', { into: new Float32Array(10) }),
+      /into must be a Float32Array of at least \d+ floats/,
+    );
+    assert.equal(reused.cache.length(0, 0), before);
+  } finally {
+    await model.close();
+  }
+});
