@@ -5,8 +5,9 @@
 //
 //   node --import tsx bench/speed.ts [--shapes smollm2-135m,qwen2.5-0.5b] [--quants Q8_0,Q4_K_M]
 //        [--lengths 512,8k] [--presses full,lagkv:8] [--cache-types f16,q8_0] [--gen 32] [--threads 2]
-//        [--engines kvsieve,llama.cpp] [--profile]
+//        [--engines kvsieve,llama.cpp] [--profile] [--repack]
 //
+// --repack loads kvsieve's models with Q5_0 weights re-encoded as Q8_0 (Model.load's `repack`).
 // --profile adds, per kvsieve run, where prefill time went: matmuls by weight type, attention, the cache's
 // appends, the press, and the rest (element-wise work in TypeScript).
 import { spawnSync } from 'node:child_process';
@@ -47,6 +48,7 @@ const { values } = parseArgs({
     press: { type: 'string' },
     'cache-type': { type: 'string' },
     profile: { type: 'boolean', default: false },
+    repack: { type: 'boolean', default: false },
   },
 });
 const genLen = Number(values.gen);
@@ -81,7 +83,7 @@ function timed<T extends object, K extends keyof T>(
 
 async function runKvsieve(path: string, n: number, pressArg: string, cacheType: string): Promise<Result> {
   const { Model } = await import('../src/model/model.js');
-  const model = await Model.load(path, { threads, batchSize: 256 });
+  const model = await Model.load(path, { threads, batchSize: 256, repack: values.repack });
   const prompt = benchPrompt(n, model.config.vocabSize);
   const [name, ratio] = pressArg.split(':');
   const press = name === 'full' ? undefined : { name, ratio: Number(ratio ?? 4) };
@@ -125,7 +127,7 @@ async function runKvsieve(path: string, n: number, pressArg: string, cacheType: 
   const kvBytes = ctx.cache.bytes;
   await model.close();
   return {
-    ...result(`kvsieve ${pressArg} ${cacheType}`, t0, t1, t2, t3, kvBytes),
+    ...result(`kvsieve ${pressArg} ${cacheType}${values.repack ? ' repack' : ''}`, t0, t1, t2, t3, kvBytes),
     kept,
     profile: values.profile ? prefillProfile : undefined,
     decodeProfile: values.profile ? decodeProfile : undefined,
@@ -216,6 +218,7 @@ if (values.worker) {
           ];
           args.push('--gen', String(genLen), '--threads', String(threads), ...extra);
           if (values.profile) args.push('--profile');
+          if (values.repack) args.push('--repack');
           const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
           if (r.status !== 0) throw new Error(`${engine} failed on ${path}:\n${r.stderr}`);
           return JSON.parse(r.stdout.trim().split('\n').pop() as string) as Result;

@@ -284,7 +284,9 @@ export class Context {
     if (tokens.length === 0) throw new RangeError('nothing to evaluate');
     const vocab = this.model.config.vocabSize;
     if (o.into !== undefined && !(o.into instanceof Float32Array && o.into.length >= vocab))
-      throw new RangeError(`evaluate(): into must be a Float32Array of at least ${vocab} floats (the vocabulary)`);
+      throw new RangeError(
+        `evaluate(): into must be a Float32Array of at least ${vocab} floats (the vocabulary)`,
+      );
     const run = this.feed(tokens, phase, undefined, o.compress ?? true, o.into);
     for (;;) {
       const r = run.next();

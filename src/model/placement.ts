@@ -5,6 +5,8 @@
 // wasm64 (memory64) would avoid the split, but the kernels are AssemblyScript, which does not target it, and
 // V8 bounds-checks every memory64 access instead of relying on guard pages.
 import type { GgufFile } from '../gguf/reader.js';
+import { loadedBytes } from '../gguf/repack.js';
+import type { GgufTensorInfo } from '../gguf/types.js';
 import type { ModelConfig } from './config.js';
 
 /** What one wasm32 memory may hold: 4 GiB less the kernels' reserved low MiB and room for activations. */
@@ -32,12 +34,18 @@ export function kvBytesPerLayer(cfg: ModelConfig, tokens: number): number {
  * Greedy in layer order: a shard takes layers while their weights plus room for their planned KV cache fit
  * in `shardBytes`. Small models end up in one shard, as before.
  */
-export function planPlacement(file: GgufFile, cfg: ModelConfig, shardBytes = DEFAULT_SHARD_BYTES): Placement {
-  const bytesOf = (name: string) => file.tensor(name)?.bytes ?? 0;
+export function planPlacement(
+  file: GgufFile,
+  cfg: ModelConfig,
+  shardBytes = DEFAULT_SHARD_BYTES,
+  repack = false,
+): Placement {
+  const sized = (t: GgufTensorInfo | undefined) => (t ? loadedBytes(t, repack) : 0);
+  const bytesOf = (name: string) => sized(file.tensor(name));
   const layerBytes = new Array<number>(cfg.nLayers).fill(0);
   for (const t of file.tensors) {
     const m = /^blk\.(\d+)\./.exec(t.name);
-    if (m && Number(m[1]) < cfg.nLayers) layerBytes[Number(m[1])] += t.bytes;
+    if (m && Number(m[1]) < cfg.nLayers) layerBytes[Number(m[1])] += sized(t);
   }
   const embedding = bytesOf('token_embd.weight');
   const output = cfg.tiedOutput ? embedding : bytesOf('output.weight');

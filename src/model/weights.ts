@@ -1,9 +1,12 @@
 // Loads a model's tensors from GGUF into the shared heap, checking every shape against the config. Matrices
 // stay in their stored quantisation when the backend can multiply them as they are; otherwise they are
-// re-quantised to Q8_0 (or F32 when rows are not a whole number of Q8_0 blocks). Vectors become JS floats.
+// re-quantised to Q8_0 (or F32 when rows are not a whole number of Q8_0 blocks). With `repack`, types whose
+// kernels are slow are re-encoded exactly into faster ones (Q5_0 → Q8_0, gguf/repack.ts). Vectors become JS
+// floats.
 
 import { dequantize, quantize } from '../gguf/quants.js';
 import type { GgufFile } from '../gguf/reader.js';
+import { loadedBytes, q5_0ToQ8_0 } from '../gguf/repack.js';
 import { BLOCK_LAYOUT, GgmlType, GgufError, type GgufTensorInfo, ggmlTypeName } from '../gguf/types.js';
 import type { Backend, WeightMatrix } from '../kernels/backend.js';
 import type { ModelConfig } from './config.js';
@@ -48,6 +51,7 @@ class Loader {
   constructor(
     private readonly file: GgufFile,
     private readonly onProgress?: LoadProgress,
+    private readonly repack = false,
   ) {
     this.total = file.tensors.reduce((s, t) => s + t.bytes, 0);
   }
@@ -83,7 +87,13 @@ class Loader {
     const heap = backend.heap;
     let type = t.type;
     let ptr: number;
-    if (backend.supports(type)) {
+    if (this.repack && type === GgmlType.Q5_0 && backend.supports(GgmlType.Q8_0)) {
+      const stored = this.file.readTensor(t);
+      const bytes = loadedBytes(t, true);
+      ptr = heap.alloc(bytes);
+      q5_0ToQ8_0(stored, heap.u8(ptr, bytes));
+      type = GgmlType.Q8_0;
+    } else if (backend.supports(type)) {
       ptr = heap.alloc(t.bytes);
       this.file.readTensor(t, heap.u8(ptr, t.bytes));
     } else {
@@ -110,8 +120,9 @@ export function loadWeights(
   backends: readonly Backend[],
   placement: Placement,
   onProgress?: LoadProgress,
+  repack = false,
 ): ModelWeights {
-  const L = new Loader(file, onProgress);
+  const L = new Loader(file, onProgress, repack);
   const { dim, nHeads, nKvHeads, headDim, ffnDim, vocabSize } = cfg;
   const qDim = nHeads * headDim;
   const kvDim = nKvHeads * headDim;

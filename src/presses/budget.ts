@@ -43,15 +43,16 @@ export function topKIndices(scores: ArrayLike<number>, k: number): Int32Array {
   const n = scores.length;
   if (k >= n) return Int32Array.from({ length: n }, (_, i) => i);
   if (k <= 0) return new Int32Array(0);
-  // The k-th largest score by a native numeric sort of a copy, then one pass in index order: every score above
-  // it, and as many equal to it as are still needed, earliest first. The same set as sorting the indices by
-  // score with a comparator, at a fraction of the cost (presses that evict while decoding call this for every
-  // head of every layer at every step).
-  const sorted = Float64Array.from(scores).sort();
-  if (Number.isNaN(sorted[n - 1])) return topKByComparator(scores, k);
-  const threshold = sorted[n - k];
+  // The k-th largest score, selected in a copy (Hoare's quickselect: linear, where a sort was n log n), then
+  // one pass in index order: every score above it, and as many equal to it as are still needed, earliest
+  // first. The same set as sorting the indices by score with a comparator, at a fraction of the cost (presses
+  // that evict while decoding call this for every head of every layer at every step).
+  // slice where it can: it skips zeroing fresh memory that the copy overwrites anyway.
+  const copy = scores instanceof Float64Array ? scores.slice() : Float64Array.from(scores);
+  for (let i = 0; i < n; i++) if (Number.isNaN(copy[i])) return topKByComparator(scores, k);
+  const threshold = select(copy, n - k);
   let above = 0;
-  for (let i = n - k + 1; i < n; i++) if (sorted[i] > threshold) above++;
+  for (let i = 0; i < n; i++) if (scores[i] > threshold) above++;
   let ties = k - above;
   const out = new Int32Array(k);
   let m = 0;
@@ -60,6 +61,32 @@ export function topKIndices(scores: ArrayLike<number>, k: number): Int32Array {
     if (s > threshold || (s === threshold && ties-- > 0)) out[m++] = i;
   }
   return out;
+}
+
+/** The value that would sit at index `r` if `a` (no NaNs) were sorted ascending; reorders `a`. */
+function select(a: Float64Array, r: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (hi > lo) {
+    // Median of three as the pivot, then Hoare's partition: [lo, j] ≤ pivot ≤ [i, hi].
+    const mid = (lo + hi) >> 1;
+    const pivot = Math.max(Math.min(a[lo], a[mid]), Math.min(Math.max(a[lo], a[mid]), a[hi]));
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i++] = a[j];
+        a[j--] = t;
+      }
+    }
+    if (r <= j) hi = j;
+    else if (r >= i) lo = i;
+    else return a[r];
+  }
+  return a[r];
 }
 
 /** topKIndices where a score is NaN: the indices sorted by score with a comparator (NaNs fall where they fall). */

@@ -86,17 +86,37 @@ const identity = (n: number): Int32Array => {
   return out;
 };
 
-/**
- * KeyDiff scores of the tokens `among` (indices into `keys`, `[n][d]`, with their inverse norms): the anchor
- * is their mean unit key, and each scores −cos(key, anchor). One score per entry of `among`.
- */
-function keyDiffScores(keys: Float32Array, inv: Float64Array, d: number, among: Int32Array): Float64Array {
-  const anchor = new Float64Array(d);
+/** sum += sign · Σ unit keys of the tokens `among` (indices into `keys` `[n][d]`, with their inverse norms). */
+function addUnits(
+  sum: Float64Array,
+  keys: Float32Array,
+  inv: Float64Array,
+  among: ArrayLike<number>,
+  sign: 1 | -1,
+): void {
+  const d = sum.length;
   for (let j = 0; j < among.length; j++) {
     const o = among[j] * d;
-    const f = inv[among[j]];
-    for (let c = 0; c < d; c++) anchor[c] += keys[o + c] * f;
+    const f = sign * inv[among[j]];
+    for (let c = 0; c < d; c++) sum[c] += keys[o + c] * f;
   }
+}
+
+/**
+ * KeyDiff scores of the tokens `among` (indices into `keys`, `[n][d]`, with their inverse norms): the anchor
+ * is their mean unit key (`sum` holds their sum, if known), and each scores −cos(key, anchor). One score per
+ * entry of `among`.
+ */
+function keyDiffScores(
+  keys: Float32Array,
+  inv: Float64Array,
+  d: number,
+  among: Int32Array,
+  sum?: Float64Array,
+): Float64Array {
+  const anchor = new Float64Array(d);
+  if (sum) anchor.set(sum);
+  else addUnits(anchor, keys, inv, among, 1);
   let norm = 0;
   for (let c = 0; c < d; c++) {
     anchor[c] /= among.length;
@@ -114,7 +134,11 @@ function keyDiffScores(keys: Float32Array, inv: Float64Array, d: number, among: 
   return s;
 }
 
-/** BlockPress's loop over one head: start from the first `target` tokens, fold in `block` tokens at a time. */
+/**
+ * BlockPress's loop over one head: start from the first `target` tokens, fold in `block` tokens at a time.
+ * The kept set's sum of unit keys is carried from block to block (plus the block's, minus the evicted ones'),
+ * so each block sums over its own and the evicted tokens, not the whole union.
+ */
 function blockwiseKeep(
   keys: Float32Array,
   inv: Float64Array,
@@ -124,14 +148,20 @@ function blockwiseKeep(
 ): Int32Array {
   const n = inv.length;
   let kept = identity(Math.min(target, n));
+  const sum = new Float64Array(d);
+  addUnits(sum, keys, inv, kept, 1);
   for (let i = target; i < n; i += block) {
     const end = Math.min(i + block, n);
     const cand = new Int32Array(kept.length + end - i);
     cand.set(kept);
     for (let t = i; t < end; t++) cand[kept.length + t - i] = t;
-    const best = topKIndices(keyDiffScores(keys, inv, d, cand), target);
+    addUnits(sum, keys, inv, cand.subarray(kept.length), 1);
+    const best = topKIndices(keyDiffScores(keys, inv, d, cand, sum), target);
     kept = new Int32Array(best.length);
-    for (let j = 0; j < best.length; j++) kept[j] = cand[best[j]];
+    for (let j = 0, b = 0; j < cand.length; j++) {
+      if (b < best.length && best[b] === j) kept[b++] = cand[j];
+      else addUnits(sum, keys, inv, [cand[j]], -1);
+    }
   }
   return kept;
 }
