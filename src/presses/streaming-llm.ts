@@ -1,6 +1,6 @@
 // StreamingLLM (Xiao et al. 2023, "Efficient Streaming Language Models with Attention Sinks"): keep the
 // first `sink` tokens and the most recent ones.
-import type { LayerState } from './press.js';
+import type { KeepSets, LayerState, StepInfo } from './press.js';
 import { type ScoredOptions, ScoredPress } from './scored.js';
 
 export class StreamingLlmPress extends ScoredPress {
@@ -8,7 +8,33 @@ export class StreamingLlmPress extends ScoredPress {
   constructor(o: ScoredOptions) {
     super(o, 'streaming', 4);
   }
+  /** Its score is the position (what AdaKV and the decoding wrapper rank with). */
   protected score(state: LayerState, head: number): ArrayLike<number> {
     return state.positions(head);
+  }
+
+  /**
+   * The top `target` positions, sinks first, without ranking them: positions increase along a head, so they
+   * are the sinks and the newest tokens. The same sets as ranking (tested), without a score array and a
+   * selection per head at every decode step.
+   */
+  override compress(state: LayerState, _step: StepInfo): KeepSets | null {
+    const target = this.layerTarget(state);
+    let changed = false;
+    const keep: KeepSets = [];
+    for (let h = 0; h < state.nKvHeads; h++) {
+      const n = state.length(h);
+      if (n <= target) {
+        keep.push(null);
+        continue;
+      }
+      changed = true;
+      const sink = Math.min(this.sink, target);
+      const k = new Int32Array(target);
+      for (let i = 0; i < sink; i++) k[i] = i;
+      for (let i = sink; i < target; i++) k[i] = n - target + i;
+      keep.push(k);
+    }
+    return changed ? keep : null;
   }
 }

@@ -6,7 +6,9 @@ import { Model } from '../../src/model/model.js';
 import { pressFromSpec, pressNames } from '../../src/presses/index.js';
 import { KnormPress } from '../../src/presses/knorm.js';
 import { L2KvPress } from '../../src/presses/l2kv.js';
+import type { LayerState } from '../../src/presses/press.js';
 import { RandomPress } from '../../src/presses/random.js';
+import { ScoredPress } from '../../src/presses/scored.js';
 import { StreamingLlmPress } from '../../src/presses/streaming-llm.js';
 import { writeTinyModel } from '../helpers/tiny-model.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -21,6 +23,27 @@ test('StreamingLLM keeps the sink and the most recent tokens', () => {
     step,
   );
   assert.deepEqual(Array.from(keep?.[0] ?? []), [0, 1, 6, 7, 8, 9]);
+});
+
+test('StreamingLLM without ranking keeps what ranking its positions keeps', () => {
+  const ranked = (press: StreamingLlmPress, state: LayerState) =>
+    ScoredPress.prototype.compress.call(press, state, step);
+  for (const [n, budget, sink] of [
+    [10, 6, 2],
+    [10, 6, 0],
+    [10, 3, 4],
+    [10, 9, 9],
+    [10, 10, 2],
+    [300, 37, 4],
+    [5, 1, 4],
+  ]) {
+    // Two heads of different lengths (the second shorter by a third), each position a token's own.
+    const state = fakeState({ keys: [rows(n, (i) => [i, 1]), rows(n - Math.floor(n / 3), (i) => [1, i])] });
+    const press = new StreamingLlmPress({ budget, sink });
+    const got = press.compress(state, step)?.map((k) => (k ? Array.from(k) : null));
+    const want = ranked(press, state)?.map((k) => (k ? Array.from(k) : null));
+    assert.deepEqual(got, want, `n ${n}, budget ${budget}, sink ${sink}`);
+  }
 });
 
 test('K-norm keeps the lowest key norms, and the sink', () => {
