@@ -1,5 +1,6 @@
 // How much a press keeps: a compression ratio (ratio 4 keeps about a quarter of the tokens seen) or an
 // absolute token budget per KV head. Validated up front so a bad option fails before any work is done.
+import type { KeepSets, LayerState } from './press.js';
 
 export interface BudgetOptions {
   /** Keep about 1/ratio of the tokens seen (ratio >= 1; 1 = keep everything). */
@@ -36,6 +37,26 @@ export class Budget {
   get label(): string {
     return this.budget !== undefined ? `budget ${this.budget}` : `ratio ${this.ratio}`;
   }
+}
+
+/**
+ * Per KV head: null where the head holds at most `target` tokens, else what `keepOf(head, length)` keeps;
+ * null for the layer when no head is over.
+ */
+export function overBudget(
+  state: LayerState,
+  target: number,
+  keepOf: (head: number, length: number) => ArrayLike<number>,
+): KeepSets | null {
+  let changed = false;
+  const keep: KeepSets = [];
+  for (let h = 0; h < state.nKvHeads; h++) {
+    const n = state.length(h);
+    const over = n > target;
+    changed ||= over;
+    keep.push(over ? keepOf(h, n) : null);
+  }
+  return changed ? keep : null;
 }
 
 /** Indices of the k largest scores, returned in increasing index order (ties: earlier index wins). */

@@ -11,7 +11,7 @@
 // and a prompt of one chunk it is BlockPress exactly. Decoding appends, as in kvpress (wrap the press in
 // `decoding` to compress while generating).
 import type { HeadScorer } from './adakv.js';
-import { Budget, type BudgetOptions, topKIndices } from './budget.js';
+import { Budget, type BudgetOptions, overBudget, topKIndices } from './budget.js';
 import type { KeepSets, LayerState, StepInfo } from './press.js';
 
 export interface KeyDiffOptions extends BudgetOptions {
@@ -48,21 +48,10 @@ export class KeyDiffPress implements HeadScorer {
   compress(state: LayerState, step: StepInfo): KeepSets | null {
     if (step.phase === 'decode' && !step.prefillDone) return null;
     const target = this.layerTarget(state);
-    let changed = false;
-    const keep: KeepSets = [];
-    for (let h = 0; h < state.nKvHeads; h++) {
-      const n = state.length(h);
-      if (n <= target) {
-        keep.push(null);
-        continue;
-      }
-      changed = true;
+    return overBudget(state, target, (h, n) => {
       const keys = state.keys(h);
-      keep.push(
-        blockwiseKeep(keys, inverseNorms(keys, n, state.headDim), state.headDim, target, this.blockSize),
-      );
-    }
-    return changed ? keep : null;
+      return blockwiseKeep(keys, inverseNorms(keys, n, state.headDim), state.headDim, target, this.blockSize);
+    });
   }
 }
 

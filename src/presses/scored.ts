@@ -2,7 +2,7 @@
 // highest-scoring tokens, with the first `sink` tokens (attention sinks, Xiao et al. 2023) always kept.
 // Their scores are also open to the wrappers that choose with them (AdaKV, the decoding wrapper).
 import type { HeadScorer } from './adakv.js';
-import { Budget, type BudgetOptions, topKIndices } from './budget.js';
+import { Budget, type BudgetOptions, overBudget, topKIndices } from './budget.js';
 import type { KeepSets, LayerState, StepInfo } from './press.js';
 
 export interface ScoredOptions extends BudgetOptions {
@@ -41,20 +41,14 @@ export abstract class ScoredPress implements HeadScorer {
 
   compress(state: LayerState, _step: StepInfo): KeepSets | null {
     const target = this.budget.target(state.seen);
-    let changed = false;
-    const keep: KeepSets = [];
-    for (let h = 0; h < state.nKvHeads; h++) {
-      const n = state.length(h);
-      if (n <= target) {
-        keep.push(null);
-        continue;
-      }
-      changed = true;
-      const scores = Float64Array.from(this.score(state, h));
-      const sink = Math.min(this.sink, target, n);
-      for (let i = 0; i < sink; i++) scores[i] = Number.POSITIVE_INFINITY;
-      keep.push(topKIndices(scores, target));
-    }
-    return changed ? keep : null;
+    return overBudget(state, target, (h, n) => this.keepOf(state, h, n, target));
+  }
+
+  /** What head `head` (`n` tokens, over `target`) keeps: its `target` best scores, the sinks first. */
+  protected keepOf(state: LayerState, head: number, n: number, target: number): ArrayLike<number> {
+    const scores = Float64Array.from(this.score(state, head));
+    const sink = Math.min(this.sink, target, n);
+    for (let i = 0; i < sink; i++) scores[i] = Number.POSITIVE_INFINITY;
+    return topKIndices(scores, target);
   }
 }

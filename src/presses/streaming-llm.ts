@@ -1,6 +1,6 @@
 // StreamingLLM (Xiao et al. 2023, "Efficient Streaming Language Models with Attention Sinks"): keep the
 // first `sink` tokens and the most recent ones.
-import type { KeepSets, LayerState, StepInfo } from './press.js';
+import type { LayerState } from './press.js';
 import { type ScoredOptions, ScoredPress } from './scored.js';
 
 export class StreamingLlmPress extends ScoredPress {
@@ -18,23 +18,11 @@ export class StreamingLlmPress extends ScoredPress {
    * are the sinks and the newest tokens. The same sets as ranking (tested), without a score array and a
    * selection per head at every decode step.
    */
-  override compress(state: LayerState, _step: StepInfo): KeepSets | null {
-    const target = this.layerTarget(state);
-    let changed = false;
-    const keep: KeepSets = [];
-    for (let h = 0; h < state.nKvHeads; h++) {
-      const n = state.length(h);
-      if (n <= target) {
-        keep.push(null);
-        continue;
-      }
-      changed = true;
-      const sink = Math.min(this.sink, target);
-      const k = new Int32Array(target);
-      for (let i = 0; i < sink; i++) k[i] = i;
-      for (let i = sink; i < target; i++) k[i] = n - target + i;
-      keep.push(k);
-    }
-    return changed ? keep : null;
+  protected override keepOf(_state: LayerState, _head: number, n: number, target: number): ArrayLike<number> {
+    const sink = Math.min(this.sink, target);
+    const k = new Int32Array(target);
+    for (let i = 0; i < sink; i++) k[i] = i;
+    for (let i = sink; i < target; i++) k[i] = n - target + i;
+    return k;
   }
 }

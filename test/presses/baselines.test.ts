@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Model } from '../../src/model/model.js';
+import { overBudget, topKIndices } from '../../src/presses/budget.js';
 import { pressFromSpec, pressNames } from '../../src/presses/index.js';
 import { KnormPress } from '../../src/presses/knorm.js';
 import { L2KvPress } from '../../src/presses/l2kv.js';
 import type { LayerState } from '../../src/presses/press.js';
 import { RandomPress } from '../../src/presses/random.js';
-import { ScoredPress } from '../../src/presses/scored.js';
 import { StreamingLlmPress } from '../../src/presses/streaming-llm.js';
 import { writeTinyModel } from '../helpers/tiny-model.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -26,8 +26,13 @@ test('StreamingLLM keeps the sink and the most recent tokens', () => {
 });
 
 test('StreamingLLM without ranking keeps what ranking its positions keeps', () => {
+  // Ranking positions: each head over budget keeps its `budget` highest, the sinks at +∞ (ScoredPress's rule).
   const ranked = (press: StreamingLlmPress, state: LayerState) =>
-    ScoredPress.prototype.compress.call(press, state, step);
+    overBudget(state, press.layerTarget(state), (h, n) => {
+      const scores = Float64Array.from(state.positions(h));
+      scores.fill(Number.POSITIVE_INFINITY, 0, Math.min(press.sink, press.layerTarget(state), n));
+      return topKIndices(scores, press.layerTarget(state));
+    });
   for (const [n, budget, sink] of [
     [10, 6, 2],
     [10, 6, 0],
